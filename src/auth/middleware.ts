@@ -1,0 +1,33 @@
+import { createMiddleware } from "hono/factory";
+import type { AppEnv } from "../app";
+import { getConfig } from "../config";
+import { ApiError } from "../errors";
+import { verifyToken } from "./verify";
+
+const BEARER = /^Bearer +([A-Za-z0-9\-_]+\.[A-Za-z0-9\-_]*\.[A-Za-z0-9\-_]*) *$/i;
+
+/**
+ * The bearer token of `Authorization: Bearer <JWT>`, or an `unauthorized` error saying what is
+ * wrong with the header.
+ */
+export function bearerToken(header: string | undefined): string {
+  if (header === undefined || header.trim() === "") throw unauthorized("missing bearer token");
+  const match = BEARER.exec(header);
+  if (!match) throw unauthorized("authorization header must be 'Bearer <JWT>'");
+  return match[1]!;
+}
+
+export const unauthorized = (message: string) =>
+  new ApiError("unauthorized", message, undefined, { "www-authenticate": 'Bearer realm="secureconnect"' });
+
+/** Verifies the caller's bearer token and puts the {@link Principal} on `c.var.principal`. */
+export const requireAuth = createMiddleware<AppEnv>(async (c, next) => {
+  const token = bearerToken(c.req.header("authorization"));
+  try {
+    c.set("principal", await verifyToken(token, getConfig(c.env).auth));
+  } catch (error) {
+    if (error instanceof ApiError && error.code === "unauthorized") throw unauthorized(error.message);
+    throw error;
+  }
+  await next();
+});

@@ -1,0 +1,111 @@
+import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from "jose";
+import type { Config } from "../config";
+import { ApiError } from "../errors";
+
+/** Who is calling: the token's `sub` and its `scope` claim, split. */
+export interface Principal {
+  userId: string;
+  scopes: ReadonlySet<string>;
+}
+
+/** Asymmetric algorithms accepted from a JWKS; a JWKS never verifies an HMAC token. */
+export const JWKS_ALGORITHMS = ["RS256", "ES256", "EdDSA", "Ed25519"];
+/** The one algorithm accepted with a shared secret. */
+export const SECRET_ALGORITHMS = ["HS256"];
+
+const CLOCK_TOLERANCE_SECONDS = 30;
+
+// A user id becomes part of the TURN username (`<expiry>:<sub>`, at most 513 bytes in STUN) and
+// of KV keys, so it is bounded and free of control characters.
+const USER_ID = /^[^\p{Cc}\s]{1,200}$/u;
+
+// One remote key set per URL per isolate: jose caches the keys and refetches at most once per
+// cooldown when it meets an unknown `kid`, so a key rotation at the IdP is picked up.
+const remoteKeySets = new Map<string, JWTVerifyGetKey>();
+const secretKeys = new Map<string, Uint8Array>();
+
+/** The JWKS could not be had (network, timeout, not 200, not a key set): the service's fault. */
+class SigningKeysUnavailable extends Error {}
+
+// Errors a key set throws because of the token itself; anything else it throws is about the
+// JWKS endpoint and must not be reported to the client as a bad token.
+const TOKEN_FAULTS = [errors.JWKSNoMatchingKey, errors.JWKSMultipleMatchingKeys, errors.JOSENotSupported, errors.JWSInvalid];
+
+function remoteKeySet(jwksUrl: string): JWTVerifyGetKey {
+  let keySet = remoteKeySets.get(jwksUrl);
+  if (!keySet) {
+    const fetched = createRemoteJWKSet(new URL(jwksUrl), {
+      timeoutDuration: 5_000,
+      cooldownDuration: 30_000,
+      cacheMaxAge: 10 * 60_000,
+    });
+    keySet = async (header, token) => {
+      try {
+        return await fetched(header, token);
+      } catch (error) {
+        if (TOKEN_FAULTS.some((fault) => error instanceof fault)) throw error;
+        throw new SigningKeysUnavailable(error instanceof Error ? `${error.name}: ${error.message}` : String(error));
+      }
+    };
+    remoteKeySets.set(jwksUrl, keySet);
+  }
+  return keySet;
+}
+
+function secretKey(secret: string): Uint8Array {
+  let key = secretKeys.get(secret);
+  if (!key) {
+    key = new TextEncoder().encode(secret);
+    secretKeys.set(secret, key);
+  }
+  return key;
+}
+
+/**
+ * Verifies a bearer JWT against the configured keys and returns the caller. Every reason a
+ * token is refused becomes `401 unauthorized`; a JWKS that cannot be fetched is the service's
+ * fault, not the client's, and becomes `500 internal`.
+ *
+ * @example
+ * const principal = await verifyToken(token, getConfig(env).auth);
+ */
+export async function verifyToken(token: string, auth: Config["auth"]): Promise<Principal> {
+  let payload: JWTPayload;
+  try {
+    const options = {
+      issuer: auth.issuer,
+      audience: auth.audience,
+      clockTolerance: CLOCK_TOLERANCE_SECONDS,
+      requiredClaims: ["exp", "sub"],
+    };
+    // Algorithms are pinned to the configured family: a JWKS never verifies an HMAC token
+    // (algorithm confusion), a shared secret never verifies anything but HS256.
+    const verified =
+      auth.kind === "jwks"
+        ? await jwtVerify(token, remoteKeySet(auth.jwksUrl), { ...options, algorithms: JWKS_ALGORITHMS })
+        : await jwtVerify(token, secretKey(auth.secret), { ...options, algorithms: SECRET_ALGORITHMS });
+    payload = verified.payload;
+  } catch (error) {
+    throw refusal(error);
+  }
+  if (typeof payload.sub !== "string" || !USER_ID.test(payload.sub)) {
+    throw new ApiError("unauthorized", "token subject must be a user id of 1 to 200 printable characters");
+  }
+  const scopes = typeof payload.scope === "string" ? payload.scope.split(" ").filter(Boolean) : [];
+  return { userId: payload.sub, scopes: new Set(scopes) };
+}
+
+function refusal(error: unknown): ApiError {
+  if (error instanceof SigningKeysUnavailable) {
+    console.error(JSON.stringify({ level: "error", event: "jwks_unavailable", message: error.message }));
+    return new ApiError("internal", "could not fetch the token signing keys");
+  }
+  if (error instanceof errors.JWTExpired) return new ApiError("unauthorized", "token expired");
+  if (error instanceof errors.JWTClaimValidationFailed) {
+    return new ApiError("unauthorized", `token claim ${error.claim} ${error.reason === "missing" ? "is missing" : "is not acceptable"}`);
+  }
+  if (error instanceof errors.JOSEAlgNotAllowed) return new ApiError("unauthorized", "token algorithm not allowed");
+  if (error instanceof errors.JWKSNoMatchingKey) return new ApiError("unauthorized", "token signed by an unknown key");
+  if (error instanceof errors.JWSSignatureVerificationFailed) return new ApiError("unauthorized", "token signature invalid");
+  return new ApiError("unauthorized", "token malformed");
+}

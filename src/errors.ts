@@ -1,0 +1,96 @@
+import type { Context } from "hono";
+import { HTTPException } from "hono/http-exception";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { z } from "@hono/zod-openapi";
+import { ConfigError } from "./config";
+
+/** The error codes of the contract (section 1), each with its usual status. */
+export const ERROR_STATUS = {
+  invalid_request: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  method_not_allowed: 405,
+  conflict: 409,
+  payload_too_large: 413,
+  rate_limited: 429,
+  internal: 500,
+} as const satisfies Record<string, ContentfulStatusCode>;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+/** The one error body of the API: `{"error": {"code", "message", "details"?}}`. */
+export const ErrorBodySchema = z
+  .object({
+    error: z.object({
+      code: z.string().openapi({ example: "invalid_request" }),
+      message: z.string().openapi({ example: "ttl must be a whole number of seconds" }),
+      details: z.unknown().optional(),
+    }),
+  })
+  .openapi("Error");
+
+/**
+ * An error the API reports to its client as is. Throw it from any handler or middleware.
+ *
+ * @example
+ * throw new ApiError("not_found", "no such call");
+ */
+export class ApiError extends HTTPException {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: unknown,
+    readonly responseHeaders?: Record<string, string>,
+    status: ContentfulStatusCode = ERROR_STATUS[code],
+  ) {
+    super(status, { message });
+  }
+}
+
+/** Builds the contract's JSON error response. */
+export function errorResponse(c: Context, error: ApiError): Response {
+  const body = { error: { code: error.code, message: error.message, ...(error.details === undefined ? {} : { details: error.details }) } };
+  return c.json(body, error.status as ContentfulStatusCode, error.responseHeaders);
+}
+
+const CODE_FOR_STATUS: Partial<Record<number, ErrorCode>> = {
+  400: "invalid_request",
+  401: "unauthorized",
+  403: "forbidden",
+  404: "not_found",
+  405: "method_not_allowed",
+  409: "conflict",
+  413: "payload_too_large",
+  415: "invalid_request",
+  422: "invalid_request",
+  429: "rate_limited",
+};
+
+/**
+ * The app's single `onError`: an {@link ApiError} is answered as it is; Hono's own
+ * `HTTPException`s (body limits, malformed JSON) get the code of their status; anything else is
+ * logged and answered `500 internal` without a stack trace or a secret.
+ */
+export function onError(err: Error, c: Context): Response {
+  if (err instanceof ApiError) return errorResponse(c, err);
+  if (err instanceof HTTPException && err.status < 500) {
+    const code = CODE_FOR_STATUS[err.status] ?? "invalid_request";
+    return errorResponse(c, new ApiError(code, err.message || code.replace("_", " "), undefined, undefined, err.status as ContentfulStatusCode));
+  }
+  if (err instanceof ConfigError) {
+    console.error(JSON.stringify({ level: "error", event: "config_invalid", problems: err.problems }));
+    const variables = [...new Set(err.problems.map((p) => p.variable))];
+    return errorResponse(c, new ApiError("internal", `service misconfigured: check ${variables.join(", ")}`));
+  }
+  console.error(
+    JSON.stringify({ level: "error", event: "unhandled_error", method: c.req.method, path: c.req.path, error: err.name, message: err.message }),
+  );
+  return errorResponse(c, new ApiError("internal", "internal error"));
+}
+
+/** Turns a zod validation failure into the contract's `invalid_request` error. */
+export function invalidRequest(error: z.ZodError, where: string): ApiError {
+  const issues = error.issues.map((issue) => ({ path: [where, ...issue.path].join("."), message: issue.message }));
+  return new ApiError("invalid_request", `invalid ${where}: ${issues.map((i) => `${i.path} ${i.message}`).join("; ")}`, { issues });
+}
