@@ -14,7 +14,7 @@ app.use(
   cors({
     // Only configured origins are echoed back; anything else gets no CORS headers at all.
     origin: (origin, c) => {
-      const allowed = getConfig(c.env).cors.allowedOrigins;
+      const allowed = allowedOrigins(c.env);
       if (allowed.includes("*")) return "*";
       return allowed.includes(origin) ? origin : null;
     },
@@ -25,6 +25,16 @@ app.use(
   }),
 );
 app.use("/v1/*", requireAuth);
+
+// A broken configuration is reported by the routes that need it (500 naming the variable); CORS
+// then simply grants nothing, and /healthz keeps answering.
+function allowedOrigins(env: Env): readonly string[] {
+  try {
+    return getConfig(env).cors.allowedOrigins;
+  } catch {
+    return [];
+  }
+}
 
 app.route("/", metaRoutes);
 app.route("/v1", turnRoutes);

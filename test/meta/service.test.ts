@@ -1,0 +1,143 @@
+/**
+ * The service's edges: health, the OpenAPI document and docs page, 404/405 as JSON, CORS as
+ * section 1 describes it, and a broken configuration answered as a logged 500 that names the
+ * variable without ever echoing a secret.
+ */
+import { env } from "cloudflare:workers";
+import { describe, expect, it, vi } from "vitest";
+import app from "../../src/index";
+import { version } from "../../package.json";
+import { authHeader } from "../support/tokens";
+
+const errorOf = async (response: Response) => ((await response.json()) as { error: { code: string; message: string } }).error;
+
+describe("GET /healthz", () => {
+  it("answers without a token", async () => {
+    const response = await app.request("/healthz", {}, env);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ status: "ok", version });
+  });
+});
+
+describe("GET /openapi.json", () => {
+  it("is an OpenAPI 3.1 document of the routes, with their schemas and bearer security", async () => {
+    const response = await app.request("/openapi.json", {}, env);
+    expect(response.status).toBe(200);
+    const doc = (await response.json()) as {
+      openapi: string;
+      paths: Record<string, Record<string, { parameters?: { name: string }[]; security?: unknown[] }>>;
+      components: { schemas: Record<string, unknown>; securitySchemes: Record<string, unknown> };
+    };
+    expect(doc.openapi).toBe("3.1.0");
+    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(["/healthz", "/v1/calls/ice-servers", "/v1/turn/credentials"]));
+    const ice = doc.paths["/v1/calls/ice-servers"]!.get!;
+    expect(ice.parameters?.map((parameter) => parameter.name)).toEqual(["ttl"]);
+    expect(ice.security).toEqual([{ bearerAuth: [] }]);
+    expect(Object.keys(doc.components.schemas)).toEqual(expect.arrayContaining(["IceServers", "IceServer", "Error", "Health"]));
+    expect(doc.components.securitySchemes.bearerAuth).toMatchObject({ type: "http", scheme: "bearer" });
+  });
+
+  it("has a human docs page", async () => {
+    const response = await app.request("/docs", {}, env);
+    expect(response.status).toBe(200);
+    expect(response.headers.get("content-type")).toMatch(/text\/html/);
+    expect(await response.text()).toContain("/openapi.json");
+  });
+});
+
+describe("unknown routes and methods", () => {
+  it("answers an unknown path with 404 JSON", async () => {
+    const response = await app.request("/nope", {}, env);
+    expect(response.status).toBe(404);
+    expect(await errorOf(response)).toEqual({ code: "not_found", message: "no route for GET /nope" });
+  });
+
+  it("answers an unknown authenticated path with 404 JSON", async () => {
+    const response = await app.request("/v1/nope", { headers: await authHeader("alice") }, env);
+    expect(response.status).toBe(404);
+    expect((await errorOf(response)).code).toBe("not_found");
+  });
+
+  it("answers a wrong method with 405 JSON and Allow", async () => {
+    const response = await app.request("/v1/calls/ice-servers", { method: "DELETE", headers: await authHeader("alice") }, env);
+    expect(response.status).toBe(405);
+    expect(response.headers.get("allow")).toBe("GET, HEAD");
+    expect(await errorOf(response)).toEqual({ code: "method_not_allowed", message: "DELETE is not allowed on /v1/calls/ice-servers" });
+  });
+
+  it("answers POST /healthz with 405", async () => {
+    expect((await app.request("/healthz", { method: "POST" }, env)).status).toBe(405);
+  });
+});
+
+describe("CORS", () => {
+  const preflight = (origin: string) =>
+    app.request(
+      "/v1/calls/ice-servers",
+      {
+        method: "OPTIONS",
+        headers: { origin, "access-control-request-method": "GET", "access-control-request-headers": "authorization" },
+      },
+      env,
+    );
+
+  it("answers a preflight from an allowed origin without a token", async () => {
+    const response = await preflight("https://app.example.com");
+    expect(response.status).toBe(204);
+    expect(response.headers.get("access-control-allow-origin")).toBe("https://app.example.com");
+    expect(response.headers.get("access-control-allow-headers")).toMatch(/authorization/);
+    expect(response.headers.get("access-control-allow-headers")).toMatch(/content-type/);
+    expect(response.headers.get("vary")).toMatch(/origin/i);
+  });
+
+  it("gives a disallowed origin no CORS headers and never reflects it", async () => {
+    const response = await preflight("https://evil.example.com");
+    expect(response.headers.get("access-control-allow-origin")).toBeNull();
+    const simple = await app.request("/v1/calls/ice-servers", { headers: { origin: "https://evil.example.com", ...(await authHeader("alice")) } }, env);
+    expect(simple.status).toBe(200);
+    expect(simple.headers.get("access-control-allow-origin")).toBeNull();
+  });
+
+  it("adds the header to an allowed origin's real request, errors included", async () => {
+    const response = await app.request("/v1/calls/ice-servers", { headers: { origin: "https://admin.example.com" } }, env);
+    expect(response.status).toBe(401);
+    expect(response.headers.get("access-control-allow-origin")).toBe("https://admin.example.com");
+  });
+
+  it("allows any origin only when configured with *", async () => {
+    const response = await app.request(
+      "/healthz",
+      { headers: { origin: "http://localhost:5173" } },
+      { ...env, CORS_ALLOWED_ORIGINS: "*" },
+    );
+    expect(response.headers.get("access-control-allow-origin")).toBe("*");
+  });
+});
+
+describe("configuration errors", () => {
+  it.each([
+    ["TURN_SECRETS missing", { TURN_SECRETS: undefined }, "TURN_SECRETS"],
+    ["TURN_SECRETS with a quote", { TURN_SECRETS: '"0123456789abcdef0123"' }, "TURN_SECRETS"],
+    ["TURN_POOLS not JSON", { TURN_POOLS: "not-json-at-all" }, "TURN_POOLS"],
+    ["TURN_POOLS with a bad URL", { TURN_POOLS: '[{"region":"eu","location":{"latitude":0,"longitude":0},"urls":["http://x"]}]' }, "TURN_POOLS"],
+    ["TURN_MAX_TTL not a number", { TURN_MAX_TTL: "two days" }, "TURN_MAX_TTL"],
+    ["no auth configured", { AUTH_JWT_SECRET: undefined }, "AUTH_JWKS_URL"],
+    ["a short HS256 secret", { AUTH_JWT_SECRET: "short" }, "AUTH_JWT_SECRET"],
+  ])("%s → 500 internal naming the variable, and a log line", async (_case, override, variable) => {
+    const log = vi.spyOn(console, "error").mockImplementation(() => {});
+    const response = await app.request("/v1/calls/ice-servers", { headers: await authHeader("alice") }, { ...env, ...override });
+    expect(response.status).toBe(500);
+    const error = await errorOf(response);
+    expect(error.code).toBe("internal");
+    expect(error.message).toContain(variable);
+    const logged = log.mock.calls.map((call) => String(call[0])).join("\n");
+    expect(logged).toContain('"event":"config_invalid"');
+    expect(logged).toContain(variable);
+    for (const value of Object.values(override)) if (value) expect(logged + error.message).not.toContain(value);
+    log.mockRestore();
+  });
+
+  it("keeps health answering when the configuration is broken", async () => {
+    expect((await app.request("/healthz", {}, { ...env, TURN_SECRETS: undefined, CORS_ALLOWED_ORIGINS: undefined })).status).toBe(200);
+  });
+});
