@@ -1,0 +1,185 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+
+/**
+ * Real processes for the Node test project: `wrangler dev` serving the Worker, a coturn, its
+ * echo peer. Everything listens on 127.0.0.1 only, every wait is bounded, and `stop()` kills the
+ * process (SIGTERM, then SIGKILL) and removes its temporary files.
+ */
+export interface Running {
+  output: () => string;
+  stop: () => Promise<void>;
+}
+
+const REPO = resolve(import.meta.dirname, "../../..");
+const children = new Set<ChildProcess>();
+process.once("exit", () => children.forEach((child) => child.kill("SIGKILL")));
+
+/** A TCP port that was free a moment ago on 127.0.0.1. */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((done) => server.close(() => done()));
+  return port;
+}
+
+function launch(command: string, args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}) {
+  const child = spawn(command, args, { cwd: options.cwd ?? REPO, env: options.env ?? process.env, stdio: ["ignore", "pipe", "pipe"] });
+  children.add(child);
+  let output = "";
+  const keep = (chunk: Buffer) => {
+    output = (output + chunk.toString("utf8")).slice(-200_000);
+  };
+  child.stdout!.on("data", keep);
+  child.stderr!.on("data", keep);
+  const exited = new Promise<void>((done) => child.once("exit", () => done()));
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill("SIGTERM");
+      const killed = await Promise.race([exited.then(() => true), sleep(5000).then(() => false)]);
+      if (!killed) child.kill("SIGKILL");
+      await Promise.race([exited, sleep(2000)]);
+    }
+    children.delete(child);
+  };
+  return { child, output: () => output, stop };
+}
+
+async function waitFor(what: string, ready: () => Promise<boolean>, process: { child: ChildProcess; output: () => string }, timeoutMs: number) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (process.child.exitCode !== null) throw new Error(`${what} exited early:\n${process.output()}`);
+    if (await ready().catch(() => false)) return;
+    await sleep(200);
+  }
+  throw new Error(`${what} not ready within ${timeoutMs} ms:\n${process.output()}`);
+}
+
+/** `wrangler dev` on 127.0.0.1 with `vars` (written to a temporary env file, never to the repo). */
+export async function startWrangler(vars: Record<string, string>): Promise<Running & { url: string }> {
+  const dir = mkdtempSync(join(tmpdir(), "sce-wrangler-"));
+  const envFile = join(dir, ".env");
+  // Single quotes: dotenv keeps the value literally (JSON included); no value here has a quote.
+  writeFileSync(envFile, Object.entries(vars).map(([key, value]) => `${key}='${value}'`).join("\n"));
+  const port = await freePort();
+  const inspectorPort = await freePort();
+  const wrangler = launch(
+    process.execPath,
+    [
+      join(REPO, "node_modules/wrangler/bin/wrangler.js"),
+      "dev",
+      "--ip=127.0.0.1",
+      `--port=${port}`,
+      `--inspector-port=${inspectorPort}`,
+      `--env-file=${envFile}`,
+      `--persist-to=${join(dir, "state")}`,
+      "--show-interactive-dev-session=false",
+      "--log-level=warn",
+    ],
+    { env: { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1", CI: "1" } },
+  );
+  const url = `http://127.0.0.1:${port}`;
+  try {
+    await waitFor("wrangler dev", async () => (await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(2000) })).ok, wrangler, 60_000);
+  } catch (error) {
+    await wrangler.stop();
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
+  return {
+    url,
+    output: wrangler.output,
+    stop: async () => {
+      await wrangler.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * Debian's coturn on 127.0.0.1:`port` with `use-auth-secret` and one `static-auth-secret` line
+ * per secret, as turn-infra configures production (minus TLS), plus what loopback tests need.
+ */
+export async function startCoturn(options: { secrets: string[]; port: number; realm?: string }): Promise<Running> {
+  const dir = mkdtempSync(join(tmpdir(), "sce-coturn-"));
+  const relayBase = 40_000 + Math.floor(Math.random() * 200) * 100;
+  const config = [
+    "listening-ip=127.0.0.1",
+    "relay-ip=127.0.0.1",
+    `listening-port=${options.port}`,
+    `min-port=${relayBase}`,
+    `max-port=${relayBase + 99}`,
+    "use-auth-secret",
+    ...options.secrets.map((secret) => `static-auth-secret=${secret}`),
+    `realm=${options.realm ?? "turn.test"}`,
+    "fingerprint",
+    "no-cli",
+    "no-tls",
+    "no-dtls",
+    "no-multicast-peers",
+    // Loopback peers are refused in production (turn-infra); here the echo peer is on 127.0.0.1.
+    "allow-loopback-peers",
+    `userdb=${join(dir, "turndb")}`,
+    `pidfile=${join(dir, "turnserver.pid")}`,
+    "log-file=stdout",
+    "simple-log",
+    "no-software-attribute",
+  ];
+  writeFileSync(join(dir, "turnserver.conf"), `${config.join("\n")}\n`);
+  const coturn = launch("turnserver", ["-c", join(dir, "turnserver.conf")], { cwd: dir });
+  const stop = async () => {
+    await coturn.stop();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    await waitFor("coturn", async () => coturn.output().includes("Total General servers"), coturn, 15_000);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { output: coturn.output, stop };
+}
+
+/** `turnutils_peer`: a UDP echo peer on 127.0.0.1:`port` for relayed data. */
+export async function startEchoPeer(port: number): Promise<Running> {
+  const peer = launch("turnutils_peer", ["-L", "127.0.0.1", "-p", String(port)]);
+  await sleep(300);
+  if (peer.child.exitCode !== null) throw new Error(`turnutils_peer exited:\n${peer.output()}`);
+  return peer;
+}
+
+/**
+ * Runs `turnutils_uclient` against the TURN server with the credential: it allocates a relay,
+ * binds a channel to the echo peer and sends `messages` packets through it. Resolves with its
+ * exit code and output; killed after `timeoutMs`.
+ */
+export async function relayThroughTurn(options: {
+  server: { host: string; port: number };
+  peerPort: number;
+  username: string;
+  password: string;
+  messages?: number;
+  tcp?: boolean;
+  timeoutMs?: number;
+}): Promise<{ code: number | null; output: string }> {
+  const args = [
+    "-u", options.username,
+    "-w", options.password,
+    "-e", "127.0.0.1",
+    "-r", String(options.peerPort),
+    "-n", String(options.messages ?? 3),
+    "-p", String(options.server.port),
+    ...(options.tcp ? ["-t"] : []),
+    options.server.host,
+  ];
+  const client = launch("turnutils_uclient", args);
+  const exited = new Promise<number | null>((done) => client.child.once("exit", (code) => done(code)));
+  const code = await Promise.race([exited, sleep(options.timeoutMs ?? 20_000).then(() => "timeout" as const)]);
+  await client.stop();
+  return { code: code === "timeout" ? null : code, output: client.output() };
+}
