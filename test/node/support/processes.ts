@@ -81,7 +81,7 @@ export async function startWrangler(vars: Record<string, string>): Promise<Runni
       "--show-interactive-dev-session=false",
       "--log-level=warn",
     ],
-    { env: { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1", CI: "1" } },
+    { env: { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: "false", NO_COLOR: "1", CI: "1" } },
   );
   const url = `http://127.0.0.1:${port}`;
   try {
