@@ -15,12 +15,15 @@ const list = (value: string | undefined) =>
     .map((item) => item.trim())
     .filter((item) => item.length > 0);
 
-const seconds = (fallback: number) =>
+const wholeNumber = (fallback: number, unit: string, min: number) =>
   z
     .string()
-    .regex(/^[0-9]{1,9}$/, "must be a whole number of seconds")
+    .regex(/^[0-9]{1,9}$/, `must be a whole number of ${unit}`)
     .optional()
-    .transform((value) => (value === undefined ? fallback : Number(value)));
+    .transform((value) => (value === undefined ? fallback : Number(value)))
+    .pipe(z.number().min(min, `must be at least ${min}`));
+
+const seconds = (fallback: number, min = 0) => wholeNumber(fallback, "seconds", min);
 
 const optionalText = z
   .string()
@@ -48,6 +51,9 @@ const TurnSecret = z
   .min(16, "each secret must be at least 16 characters")
   .regex(/^[A-Za-z0-9_\-+/=.]+$/, "secrets must be hex, base64 or base64url (no quotes, spaces or commas)");
 
+/** An active call whose every socket has been closed this long ends with reason `failed`. */
+const UNATTENDED_TIMEOUT_MS = 120_000;
+
 const ConfigSchema = z
   .object({
     AUTH_JWKS_URL: optionalText.pipe(z.url({ protocol: /^https?$/ }).optional()),
@@ -66,6 +72,11 @@ const ConfigSchema = z
     STUN_URLS: optionalText
       .transform(list)
       .pipe(z.array(z.string().regex(/^stuns?:/, "STUN URLs start with stun: or stuns:"))),
+    CALL_RING_TIMEOUT: seconds(45, 5),
+    CALL_RETENTION: seconds(86_400, 60),
+    SIGNAL_MAX_FRAME_BYTES: wholeNumber(65_536, "bytes", 1024),
+    SIGNAL_MAX_FRAMES_PER_SECOND: wholeNumber(50, "frames", 1),
+    SIGNAL_MAX_CONNECTIONS: wholeNumber(8, "connections", 2),
     CORS_ALLOWED_ORIGINS: optionalText.transform(list).pipe(
       z.array(
         z.union([z.literal("*"), z.url().refine((url) => new URL(url).origin === url, "must be a bare origin")]),
@@ -104,6 +115,16 @@ const ConfigSchema = z
       maxTtl: env.TURN_MAX_TTL,
       pools: env.TURN_POOLS,
       stunUrls: env.STUN_URLS,
+    },
+    calls: {
+      ringTimeoutMs: env.CALL_RING_TIMEOUT * 1000,
+      retentionMs: env.CALL_RETENTION * 1000,
+      unattendedTimeoutMs: UNATTENDED_TIMEOUT_MS,
+    },
+    signaling: {
+      maxFrameBytes: env.SIGNAL_MAX_FRAME_BYTES,
+      maxFramesPerSecond: env.SIGNAL_MAX_FRAMES_PER_SECOND,
+      maxConnections: env.SIGNAL_MAX_CONNECTIONS,
     },
     cors: { allowedOrigins: env.CORS_ALLOWED_ORIGINS },
   }));

@@ -48,6 +48,11 @@ export class ApiError extends HTTPException {
   }
 }
 
+/** The contract's JSON error response, for code outside Hono (the Durable Object's fetch). */
+export function jsonError(code: ErrorCode, message: string, headers?: Record<string, string>): Response {
+  return Response.json({ error: { code, message } }, { status: ERROR_STATUS[code], ...(headers ? { headers } : {}) });
+}
+
 /** Builds the contract's JSON error response. */
 export function errorResponse(c: Context, error: ApiError): Response {
   const body = { error: { code: error.code, message: error.message, ...(error.details === undefined ? {} : { details: error.details }) } };

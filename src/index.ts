@@ -1,5 +1,6 @@
 import { cors } from "hono/cors";
 import { newRouter } from "./app";
+import { callRoutes } from "./calls/routes";
 import { requireAuth } from "./auth/middleware";
 import { getConfig } from "./config";
 import { onError } from "./errors";
@@ -37,10 +38,13 @@ function allowedOrigins(env: Env): readonly string[] {
 }
 
 app.route("/", metaRoutes);
+// Before the calls routes: `/v1/calls/ice-servers` must not be read as a call id.
 app.route("/v1", turnRoutes);
+app.route("/v1", callRoutes);
 serveOpenApi(app);
 
 app.notFound(notFound(app));
 app.onError(onError);
 
+export { CallRoom } from "./calls/room";
 export default app satisfies ExportedHandler<Env>;

@@ -2,6 +2,7 @@ import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../app";
 import { getConfig } from "../config";
 import { ApiError } from "../errors";
+import { subprotocolToken } from "../calls/protocol";
 import { verifyToken } from "./verify";
 
 const BEARER = /^Bearer +([A-Za-z0-9\-_]+\.[A-Za-z0-9\-_]*\.[A-Za-z0-9\-_]*) *$/i;
@@ -20,9 +21,23 @@ export function bearerToken(header: string | undefined): string {
 export const unauthorized = (message: string) =>
   new ApiError("unauthorized", message, undefined, { "www-authenticate": 'Bearer realm="secureconnect"' });
 
+/**
+ * The request's token: the Authorization header, or, for a WebSocket upgrade without one, the
+ * `bearer.<JWT>` subprotocol offered next to `signal.v1` (browsers cannot set headers there).
+ * Never a token in the URL.
+ */
+function requestToken(header: (name: string) => string | undefined): string {
+  const authorization = header("authorization");
+  if (authorization === undefined && header("upgrade")?.toLowerCase() === "websocket") {
+    const offered = subprotocolToken(header("sec-websocket-protocol"));
+    if (offered !== undefined) return bearerToken(`Bearer ${offered}`);
+  }
+  return bearerToken(authorization);
+}
+
 /** Verifies the caller's bearer token and puts the {@link Principal} on `c.var.principal`. */
 export const requireAuth = createMiddleware<AppEnv>(async (c, next) => {
-  const token = bearerToken(c.req.header("authorization"));
+  const token = requestToken((name) => c.req.header(name));
   try {
     c.set("principal", await verifyToken(token, getConfig(c.env).auth));
   } catch (error) {

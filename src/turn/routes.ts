@@ -21,7 +21,7 @@ const TtlQuerySchema = z
   })
   .strict();
 
-const IceServerSchema = z
+export const IceServerSchema = z
   .object({
     urls: z.array(z.string()).openapi({ example: ["turn:turn-eu1.example.com:3478?transport=udp"] }),
     username: z.string().optional().openapi({ example: "1795521600:user-123" }),

@@ -1,0 +1,231 @@
+import type { CallNotification } from "../push/notifications";
+
+/**
+ * The call's life as a pure state machine: `(call, event, now) → (call', effects)`. No I/O, no
+ * clock: the room (room.ts) persists `call'` and then carries out the effects.
+ *
+ *   ringing ──accept──▶ active ──end──▶ ended (hangup)
+ *   ringing ──decline (every callee)──▶ ended (declined)
+ *   ringing ──end by caller──▶ ended (cancelled); by a callee ──▶ ended (hangup)
+ *   ringing ──ring timeout──▶ ended (missed)
+ *   active  ──no socket for UNATTENDED_TIMEOUT──▶ ended (failed)
+ *   ended   ──retention passed──▶ purged
+ */
+export type CallState = "ringing" | "active" | "ended";
+export type EndReason = "hangup" | "declined" | "cancelled" | "missed" | "failed";
+export type Media = "audio" | "video";
+export type Metadata = Record<string, string | number | boolean>;
+
+export interface Call {
+  callId: string;
+  caller: string;
+  callees: string[];
+  media: Media;
+  metadata?: Metadata;
+  state: CallState;
+  /** Milliseconds since the epoch, like every instant here. */
+  createdAt: number;
+  ringDeadline: number;
+  answeredAt?: number;
+  answeredBy?: string;
+  endedAt?: number;
+  endReason?: EndReason;
+  /** Callees who declined while the call was ringing (a group ring ends when all have). */
+  declined: string[];
+  /** Set when the last socket of an active call closes, cleared when one joins. */
+  unattendedSince?: number;
+}
+
+export interface CallLimits {
+  ringTimeoutMs: number;
+  retentionMs: number;
+  unattendedTimeoutMs: number;
+}
+
+export type CallEvent =
+  | { type: "accept"; userId: string }
+  | { type: "decline"; userId: string }
+  | { type: "end"; userId: string }
+  | { type: "alarm" }
+  | { type: "sockets"; open: number };
+
+export type Effect =
+  | { type: "notify"; notification: CallNotification }
+  /** Tell connected sockets the new state; close them all if the call ended. */
+  | { type: "broadcast-state" }
+  /** Delete the room's storage: the call ended longer ago than the retention period. */
+  | { type: "purge" };
+
+export type Outcome =
+  | { ok: true; call: Call; effects: Effect[] }
+  | { ok: false; code: "forbidden" | "conflict"; message: string };
+
+export type Role = "caller" | "callee";
+
+/** The user's role in the call, or undefined for anyone else. */
+export function roleOf(call: Call, userId: string): Role | undefined {
+  if (call.caller === userId) return "caller";
+  return call.callees.includes(userId) ? "callee" : undefined;
+}
+
+/** A new ringing call, and the incoming-call notification for every callee. */
+export function createCall(
+  input: { callId: string; caller: string; callees: string[]; media: Media; metadata?: Metadata },
+  now: number,
+  limits: CallLimits,
+): { call: Call; effects: Effect[] } {
+  const call: Call = {
+    callId: input.callId,
+    caller: input.caller,
+    callees: [...new Set(input.callees)],
+    media: input.media,
+    ...(input.metadata ? { metadata: input.metadata } : {}),
+    state: "ringing",
+    createdAt: now,
+    ringDeadline: now + limits.ringTimeoutMs,
+    declined: [],
+  };
+  return { call, effects: [notify(call, "incoming-call", call.callees, now)] };
+}
+
+/**
+ * Applies one event. Refusals say why: `forbidden` when this user may never do it, `conflict`
+ * when the call's current state does not allow it.
+ */
+export function transition(call: Call, event: CallEvent, now: number, limits: CallLimits): Outcome {
+  switch (event.type) {
+    case "accept": {
+      const refused = refuse(call, event.userId, "accept");
+      if (refused) return refused;
+      const answered: Call = { ...call, state: "active", answeredAt: now, answeredBy: event.userId };
+      return {
+        ok: true,
+        call: answered,
+        effects: [
+          { type: "broadcast-state" },
+          // Stops the ringing everywhere else: the answering callee's other devices and other callees.
+          notify(answered, "call-answered", ringingCallees(call), now, { answeredBy: event.userId }),
+        ],
+      };
+    }
+    case "decline": {
+      const refused = refuse(call, event.userId, "decline");
+      if (refused) return refused;
+      const declined = [...call.declined, event.userId];
+      if (declined.length < call.callees.length) {
+        // Others are still being rung; only this callee's devices stop.
+        return { ok: true, call: { ...call, declined }, effects: [notify(call, "call-ended", [event.userId], now, { reason: "declined" })] };
+      }
+      return end({ ...call, declined }, "declined", now, [event.userId]);
+    }
+    case "end": {
+      if (!roleOf(call, event.userId)) return { ok: false, code: "forbidden", message: "not a participant of this call" };
+      if (call.state === "ended") return { ok: false, code: "conflict", message: "the call has already ended" };
+      const reason = call.state === "ringing" && event.userId === call.caller ? "cancelled" : "hangup";
+      return end(call, reason, now);
+    }
+    case "alarm":
+      return onAlarm(call, now, limits);
+    case "sockets": {
+      if (call.state !== "active") return { ok: true, call, effects: [] };
+      if (event.open > 0) {
+        const { unattendedSince: _cleared, ...attended } = call;
+        return { ok: true, call: attended, effects: [] };
+      }
+      return { ok: true, call: call.unattendedSince === undefined ? { ...call, unattendedSince: now } : call, effects: [] };
+    }
+    default: {
+      const unknown: never = event;
+      throw new Error(`unknown call event ${JSON.stringify(unknown)}`);
+    }
+  }
+}
+
+/** When the room's alarm must next fire for this call, if ever. */
+export function nextAlarm(call: Call, limits: CallLimits): number | undefined {
+  switch (call.state) {
+    case "ringing":
+      return call.ringDeadline;
+    case "active":
+      return call.unattendedSince === undefined ? undefined : call.unattendedSince + limits.unattendedTimeoutMs;
+    case "ended":
+      return (call.endedAt ?? call.createdAt) + limits.retentionMs;
+  }
+}
+
+/** The call as the REST API shows it (section 4.1), instants as ISO 8601. */
+export function publicView(call: Call) {
+  const iso = (ms: number) => new Date(ms).toISOString();
+  return {
+    callId: call.callId,
+    state: call.state,
+    caller: call.caller,
+    callees: call.callees,
+    media: call.media,
+    createdAt: iso(call.createdAt),
+    ...(call.metadata ? { metadata: call.metadata } : {}),
+    ...(call.answeredAt !== undefined ? { answeredAt: iso(call.answeredAt), answeredBy: call.answeredBy } : {}),
+    ...(call.endedAt !== undefined ? { endedAt: iso(call.endedAt), endReason: call.endReason } : {}),
+  };
+}
+
+// Alarms are at-least-once: the handler decides from the state and the clock, never from the
+// fact that it fired, so a second run after the first changed the state does nothing.
+function onAlarm(call: Call, now: number, limits: CallLimits): Outcome {
+  if (call.state === "ringing" && now >= call.ringDeadline) {
+    const missed = finish(call, "missed", now);
+    return { ok: true, call: missed, effects: [{ type: "broadcast-state" }, notify(missed, "missed-call", ringingCallees(call), now)] };
+  }
+  if (call.state === "active" && call.unattendedSince !== undefined && now >= call.unattendedSince + limits.unattendedTimeoutMs) {
+    return end(call, "failed", now);
+  }
+  if (call.state === "ended" && now >= (call.endedAt ?? call.createdAt) + limits.retentionMs) {
+    return { ok: true, call, effects: [{ type: "purge" }] };
+  }
+  return { ok: true, call, effects: [] };
+}
+
+function refuse(call: Call, userId: string, action: "accept" | "decline"): Outcome | undefined {
+  const role = roleOf(call, userId);
+  if (!role) return { ok: false, code: "forbidden", message: "not a participant of this call" };
+  if (role === "caller") return { ok: false, code: "forbidden", message: `only a callee may ${action}` };
+  if (call.state === "ended") return { ok: false, code: "conflict", message: "the call has already ended" };
+  if (call.state === "active") return { ok: false, code: "conflict", message: "the call has already been answered" };
+  if (call.declined.includes(userId)) return { ok: false, code: "conflict", message: "you have already declined this call" };
+  return undefined;
+}
+
+function end(call: Call, reason: EndReason, now: number, alreadyTold: string[] = []): Outcome {
+  const ended = finish(call, reason, now);
+  const recipients = call.callees.filter((callee) => !call.declined.includes(callee) || alreadyTold.includes(callee));
+  return { ok: true, call: ended, effects: [{ type: "broadcast-state" }, notify(ended, "call-ended", recipients, now, { reason })] };
+}
+
+function finish(call: Call, reason: EndReason, now: number): Call {
+  const { unattendedSince: _cleared, ...rest } = call;
+  return { ...rest, state: "ended", endedAt: now, endReason: reason };
+}
+
+const ringingCallees = (call: Call) => call.callees.filter((callee) => !call.declined.includes(callee));
+
+function notify(
+  call: Call,
+  kind: CallNotification["kind"],
+  recipients: string[],
+  at: number,
+  extra: { reason?: string; answeredBy?: string } = {},
+): Effect {
+  return {
+    type: "notify",
+    notification: {
+      kind,
+      callId: call.callId,
+      recipients,
+      caller: call.caller,
+      media: call.media,
+      ...(call.metadata ? { metadata: call.metadata } : {}),
+      ...extra,
+      at,
+    },
+  };
+}
