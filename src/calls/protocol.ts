@@ -82,11 +82,13 @@ export function parseClientFrame(text: string): { ok: true; frame: ClientFrame }
   }
   if (typeof json !== "object" || json === null || Array.isArray(json)) return { ok: false, message: "frame must be a JSON object" };
   if (!("type" in json)) return { ok: false, message: "frame has no type" };
-  const result = ClientFrameSchema.safeParse(json);
+  // `from` is the server's to stamp: a client's own `from` is ignored, never trusted or relayed.
+  const { from: _ignored, ...frame } = json as Record<string, unknown>;
+  const result = ClientFrameSchema.safeParse(frame);
   if (result.success) return { ok: true, frame: result.data };
   const issue = result.error.issues[0]!;
   const path = issue.path.join(".");
-  if (issue.code === "invalid_union" && path === "type") return { ok: false, message: `unknown frame type ${JSON.stringify(json.type)}` };
+  if (issue.code === "invalid_union" && path === "type") return { ok: false, message: `unknown frame type ${JSON.stringify(frame.type)}` };
   return { ok: false, message: path ? `${path}: ${issue.message}` : issue.message };
 }
 

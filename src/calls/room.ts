@@ -138,6 +138,8 @@ export class CallRoom extends DurableObject<Env> {
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
     const me = attachmentOf(ws);
+    // Frames still in flight from a socket the room has closed are dropped.
+    if (me.leaving) return;
     const { maxFrameBytes } = this.config.signaling;
     const size = typeof message === "string" ? (message.length * 3 <= maxFrameBytes ? 0 : encoder.encode(message).byteLength) : message.byteLength;
     if (size > maxFrameBytes) {
@@ -201,7 +203,10 @@ export class CallRoom extends DurableObject<Env> {
 
   override async alarm(): Promise<void> {
     const call = this.load();
-    if (call) await this.apply(call, { type: "alarm" });
+    if (!call) return;
+    const outcome = transition(call, { type: "alarm" }, Date.now(), this.config.calls);
+    // Always commit: it re-arms the alarm for the next deadline, even when this run was early.
+    if (outcome.ok) await this.commit(outcome.call, outcome.effects);
   }
 
   // ── internals ────────────────────────────────────────────────────────────────────────────

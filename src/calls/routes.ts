@@ -15,9 +15,12 @@ const MetadataSchema = z
   .refine((value) => JSON.stringify(value).length <= 1024, "must be at most 1024 bytes as JSON")
   .openapi({ description: "Small app data carried to the callees (e.g. display name); at most 1 KiB.", example: { displayName: "Alice" } });
 
+const MAX_CALLEES = 32;
+
 const CreateCallSchema = z
   .object({
-    callees: z.array(UserId).min(1).openapi({ example: ["user-b"] }),
+    // A group ring may reach more people than may connect at once (SIGNAL_MAX_CONNECTIONS).
+    callees: z.array(UserId).min(1).max(MAX_CALLEES).openapi({ example: ["user-b"] }),
     media: z.enum(["audio", "video"]),
     metadata: MetadataSchema.optional(),
   })
@@ -113,9 +116,6 @@ export const callRoutes = newRouter()
       const config = getConfig(c.env);
       if (callees.includes(caller)) throw new ApiError("invalid_request", "callees must not include the caller");
       if (new Set(callees).size !== callees.length) throw new ApiError("invalid_request", "callees must be distinct");
-      if (callees.length + 1 > config.signaling.maxConnections) {
-        throw new ApiError("invalid_request", `a call has at most ${config.signaling.maxConnections - 1} callees`);
-      }
       const callId = newCallId();
       const [call, ice] = await Promise.all([
         room(c, callId).create({ callId, caller, callees, media, ...(metadata ? { metadata } : {}) }),

@@ -1,0 +1,422 @@
+/**
+ * Calls end to end inside workerd: the REST API of section 4.1 and the signaling protocol of
+ * section 4.2 over real WebSockets to the real Worker and CallRoom Durable Object (SQLite
+ * storage, Hibernation API, alarms). Notifications are asserted as the decisions the room hands
+ * to its Notifier (a recorder swapped in with runInDurableObject), not as log text.
+ * Not covered here: real network clients (test/node/signaling.test.ts does that).
+ */
+import { env } from "cloudflare:workers";
+import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import type { CallRoom } from "../../src/calls/room";
+import type { CallNotification } from "../../src/push/notifications";
+import { api, placeCall, SignalClient, user } from "../support/calls";
+
+const SDP = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n";
+const candidate = (n: number) => ({ candidate: `candidate:${n} 1 udp 2122260223 192.0.2.${n} 5${n}000 typ host`, sdpMid: "0", sdpMLineIndex: 0 });
+const errorOf = async (response: Response) => ((await response.json()) as { error: { code: string; message: string } }).error;
+const stubOf = (callId: string) => env.CALL_ROOM.get(env.CALL_ROOM.idFromName(callId));
+
+function newCallId() {
+  return btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(16)))).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+}
+
+/** A call created straight on its room, with a recorder in place before anything is decided. */
+async function recordedCall(caller: string, callees: string[]) {
+  const callId = newCallId();
+  const stub = stubOf(callId);
+  const sent: CallNotification[] = [];
+  await runInDurableObject(stub, (room: CallRoom) => {
+    room.notifier = { notify: async (notifications) => void sent.push(...notifications) };
+  });
+  const created = await stub.create({ callId, caller, callees, media: "audio" });
+  expect(created.ok).toBe(true);
+  return { callId, stub, sent };
+}
+
+describe("POST /v1/calls", () => {
+  it("creates a ringing call with an unguessable id, its ICE servers and socket path", async () => {
+    const [alice, bob] = [user("alice"), user("bob")];
+    const response = await api(alice, "POST", "/v1/calls", { callees: [bob], media: "video", metadata: { displayName: "Alice" } });
+    expect(response.status).toBe(201);
+    const body = (await response.json()) as Record<string, unknown> & { callId: string; iceServers: { username?: string }[] };
+    expect(body.callId).toMatch(/^[A-Za-z0-9_-]{22}$/);
+    expect(response.headers.get("location")).toBe(`/v1/calls/${body.callId}`);
+    expect(body).toMatchObject({ state: "ringing", wsPath: `/v1/calls/${body.callId}/ws`, region: "eu", ttl: 86_400 });
+    expect(body.iceServers.find((server) => server.username)?.username).toMatch(new RegExp(`^\\d+:${alice}$`));
+    expect(Date.parse(body.ringsUntil as string) - Date.now()).toBeGreaterThan(40_000);
+
+    const view = await api(bob, "GET", `/v1/calls/${body.callId}`);
+    expect(await view.json()).toMatchObject({ callId: body.callId, state: "ringing", caller: alice, callees: [bob], media: "video", metadata: { displayName: "Alice" } });
+  });
+
+  it.each([
+    ["no callees", { callees: [], media: "audio" }],
+    ["a bad media", { callees: ["bob"], media: "hologram" }],
+    ["an unknown field", { callees: ["bob"], media: "audio", priority: 1 }],
+    ["a callee that is not a user id", { callees: ["bob smith"], media: "audio" }],
+    ["too many callees", { callees: Array.from({ length: 33 }, (_, i) => `u${i}`), media: "audio" }],
+    ["duplicate callees", { callees: ["bob", "bob"], media: "audio" }],
+    ["the caller as callee", { callees: ["caller-self"], media: "audio" }],
+    ["oversized metadata", { callees: ["bob"], media: "audio", metadata: { blob: "x".repeat(2000) } }],
+    ["nested metadata", { callees: ["bob"], media: "audio", metadata: { a: { b: 1 } } }],
+    ["invalid JSON", "{callees:"],
+  ])("answers 400 invalid_request to %s", async (_name, body) => {
+    const response = await api("caller-self", "POST", "/v1/calls", body);
+    expect(response.status).toBe(400);
+    expect((await errorOf(response)).code).toBe("invalid_request");
+  });
+});
+
+describe("call REST lifecycle", () => {
+  it("ringing → accept → end, with 403 for strangers and 409 for transitions the state forbids", async () => {
+    const [alice, bob, mallory] = [user("alice"), user("bob"), user("mallory")];
+    const { callId } = await placeCall(alice, [bob]);
+
+    expect((await api(mallory, "GET", `/v1/calls/${callId}`)).status).toBe(403);
+    expect((await api(mallory, "POST", `/v1/calls/${callId}/end`)).status).toBe(403);
+    expect(await errorOf(await api(alice, "POST", `/v1/calls/${callId}/accept`))).toEqual({ code: "forbidden", message: "only a callee may accept" });
+
+    const accepted = await api(bob, "POST", `/v1/calls/${callId}/accept`);
+    expect(accepted.status).toBe(200);
+    expect(await accepted.json()).toMatchObject({ state: "active", answeredBy: bob });
+    const again = await api(bob, "POST", `/v1/calls/${callId}/accept`);
+    expect(again.status).toBe(409);
+    expect((await errorOf(again)).code).toBe("conflict");
+    expect((await api(bob, "POST", `/v1/calls/${callId}/decline`)).status).toBe(409);
+
+    const ended = await api(alice, "POST", `/v1/calls/${callId}/end`);
+    expect(await ended.json()).toMatchObject({ state: "ended", endReason: "hangup" });
+    expect((await api(bob, "POST", `/v1/calls/${callId}/end`)).status).toBe(409);
+    const view = (await (await api(bob, "GET", `/v1/calls/${callId}`)).json()) as Record<string, string>;
+    expect(Date.parse(view.endedAt!)).toBeGreaterThanOrEqual(Date.parse(view.answeredAt!));
+  });
+
+  it.each([
+    ["callee declines", "bob", "decline", "declined"],
+    ["caller cancels", "alice", "end", "cancelled"],
+  ])("%s → ended %s", async (_name, who, action, reason) => {
+    const names = { alice: user("alice"), bob: user("bob") };
+    const { callId } = await placeCall(names.alice, [names.bob]);
+    const response = await api(names[who as "alice" | "bob"], "POST", `/v1/calls/${callId}/${action}`);
+    expect(await response.json()).toMatchObject({ state: "ended", endReason: reason });
+  });
+
+  it("answers 404 for unknown and malformed call ids", async () => {
+    for (const callId of [newCallId(), "not-a-call", "ice-servers-but-longer-than-that"]) {
+      const response = await api(user("alice"), "GET", `/v1/calls/${callId}`);
+      expect(response.status).toBe(404);
+      expect((await errorOf(response)).code).toBe("not_found");
+    }
+    expect((await api(user("alice"), "POST", `/v1/calls/${newCallId()}/accept`)).status).toBe(404);
+  });
+});
+
+describe("notifications decided", () => {
+  it("incoming-call on create, call-answered on accept, call-ended on hangup", async () => {
+    const [alice, bob, carol] = [user("alice"), user("bob"), user("carol")];
+    const { callId, sent } = await recordedCall(alice, [bob, carol]);
+    await api(carol, "POST", `/v1/calls/${callId}/accept`);
+    await api(alice, "POST", `/v1/calls/${callId}/end`);
+    expect(sent.map(({ kind, recipients, answeredBy, reason }) => ({ kind, recipients, answeredBy, reason }))).toEqual([
+      { kind: "incoming-call", recipients: [bob, carol], answeredBy: undefined, reason: undefined },
+      { kind: "call-answered", recipients: [bob, carol], answeredBy: carol, reason: undefined },
+      { kind: "call-ended", recipients: [bob, carol], answeredBy: undefined, reason: "hangup" },
+    ]);
+    expect(sent.every((notification) => notification.callId === callId && notification.caller === alice)).toBe(true);
+  });
+
+  it("ring timeout after eviction: missed exactly once, to callees and connected sockets; a second alarm run does nothing", async () => {
+    const [alice, bob] = [user("alice"), user("bob")];
+    const { callId, stub } = await recordedCall(alice, [bob]);
+    const caller = await SignalClient.connect(callId, alice);
+    await caller.next("welcome");
+
+    await evictDurableObject(stub, { webSockets: "hibernate" });
+    const sent: CallNotification[] = [];
+    await runInDurableObject(stub, (room: CallRoom, state) => {
+      room.notifier = { notify: async (notifications) => void sent.push(...notifications) };
+      // An alarm that runs before the deadline must change nothing...
+      expect(state.storage.kv.get<{ state: string }>("call")!.state).toBe("ringing");
+    });
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    expect(sent).toEqual([]);
+    // ...so move the deadline into the past rather than wait 45 s, and let the re-armed alarm run.
+    await runInDurableObject(stub, (_room, state) => {
+      const call = state.storage.kv.get<{ ringDeadline: number }>("call")!;
+      state.storage.kv.put("call", { ...call, ringDeadline: Date.now() - 1 });
+    });
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    expect(await caller.next("state")).toEqual({ type: "state", state: "ended", reason: "missed" });
+    expect((await caller.closure()).code).toBe(1000);
+    expect(sent.map(({ kind, recipients }) => ({ kind, recipients }))).toEqual([{ kind: "missed-call", recipients: [bob] }]);
+
+    await runDurableObjectAlarm(stub);
+    expect(sent).toHaveLength(1);
+    expect(await (await api(bob, "GET", `/v1/calls/${callId}`)).json()).toMatchObject({ state: "ended", endReason: "missed" });
+  });
+
+  it("an ended call's room is purged after the retention period", async () => {
+    const [alice, bob] = [user("alice"), user("bob")];
+    const { callId, stub } = await recordedCall(alice, [bob]);
+    await api(alice, "POST", `/v1/calls/${callId}/end`);
+    // Move the end into the past instead of waiting a day.
+    await runInDurableObject(stub, (_room, state) => {
+      const call = state.storage.kv.get<{ endedAt: number }>("call")!;
+      state.storage.kv.put("call", { ...call, endedAt: Date.now() - 86_401_000 });
+    });
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    expect((await api(alice, "GET", `/v1/calls/${callId}`)).status).toBe(404);
+    expect(await runInDurableObject(stub, (_room, state) => [...state.storage.kv.list()].length)).toBe(0);
+  });
+});
+
+describe("signaling", () => {
+  it("relays a full call between two participants, queueing the caller's offer until the callee joins", async () => {
+    const [alice, bob] = [user("alice"), user("bob")];
+    const { callId } = await placeCall(alice, [bob]);
+
+    const caller = await SignalClient.connect(callId, alice);
+    const welcome = await caller.next("welcome");
+    expect(welcome).toMatchObject({ callId, state: "ringing", participants: [], you: { userId: alice } });
+    const me = welcome.you as { userId: string; connectionId: string };
+
+    // Perfect negotiation with a slow callee: offer and candidates before the callee is there.
+    caller.send({ type: "offer", sdp: SDP });
+    for (const n of [1, 2, 3]) caller.send({ type: "candidate", candidate: candidate(n) });
+
+    const callee = await SignalClient.connect(callId, bob, { subprotocol: true });
+    expect(callee.protocol).toBe("signal.v1");
+    const calleeWelcome = await callee.next("welcome");
+    expect(calleeWelcome).toMatchObject({ state: "ringing", participants: [me] });
+    expect(await callee.next("offer")).toEqual({ type: "offer", sdp: SDP, from: me });
+    for (const n of [1, 2, 3]) expect(await callee.next("candidate")).toEqual({ type: "candidate", candidate: candidate(n), from: me });
+    const calleeId = (calleeWelcome.you as { connectionId: string }).connectionId;
+    expect(await caller.next("participant-joined")).toEqual({ type: "participant-joined", participant: { userId: bob, connectionId: calleeId } });
+
+    callee.send({ type: "accept" });
+    expect(await callee.next("state")).toEqual({ type: "state", state: "active" });
+    expect(await caller.next("state")).toEqual({ type: "state", state: "active" });
+
+    callee.send({ type: "answer", sdp: SDP, to: me.connectionId });
+    callee.send({ type: "candidate", candidate: null });
+    expect(await caller.next("answer")).toEqual({ type: "answer", sdp: SDP, from: { userId: bob, connectionId: calleeId } });
+    expect(await caller.next("candidate")).toEqual({ type: "candidate", candidate: null, from: { userId: bob, connectionId: calleeId } });
+
+    caller.send({ type: "hangup" });
+    for (const client of [caller, callee]) {
+      expect(await client.next("state")).toEqual({ type: "state", state: "ended", reason: "hangup" });
+      expect(await client.closure()).toEqual({ code: 1000, reason: "call ended" });
+    }
+    expect((await SignalClient.upgrade(callId, bob)).status).toBe(409);
+  });
+
+  it("addresses one connection with `to`, everyone else without it (three participants)", async () => {
+    const [alice, bob, carol] = [user("alice"), user("bob"), user("carol")];
+    const { callId } = await placeCall(alice, [bob, carol]);
+    const a = await SignalClient.connect(callId, alice);
+    const b = await SignalClient.connect(callId, bob);
+    const c = await SignalClient.connect(callId, carol);
+    const ids = await Promise.all([a, b, c].map(async (client) => ((await client.next("welcome")).you as { connectionId: string }).connectionId));
+    await a.next("participant-joined");
+    await a.next("participant-joined");
+    await b.next("participant-joined");
+
+    a.send({ type: "message", data: { hello: "all" } });
+    expect(await b.next("message")).toMatchObject({ data: { hello: "all" }, from: { userId: alice } });
+    expect(await c.next("message")).toMatchObject({ data: { hello: "all" }, from: { userId: alice } });
+
+    a.send({ type: "message", data: "just carol", to: ids[2] });
+    b.send({ type: "message", data: "to everyone" });
+    expect(await c.next("message")).toMatchObject({ data: "just carol" });
+    expect(await c.next("message")).toMatchObject({ data: "to everyone", from: { userId: bob } });
+    expect(await a.next("message")).toMatchObject({ data: "to everyone" });
+    expect(b.frames).toEqual([]);
+
+    a.send({ type: "offer", sdp: SDP, to: "AAAAAAAAAAAAAAAA" });
+    expect(await a.next("error")).toMatchObject({ code: "unknown_recipient" });
+    for (const client of [a, b, c]) client.close();
+  });
+
+  it("delivers 500 frames from one sender in the order sent", async () => {
+    const [alice, bob] = [user("alice"), user("bob")];
+    const { callId } = await placeCall(alice, [bob]);
+    const a = await SignalClient.connect(callId, alice);
+    const b = await SignalClient.connect(callId, bob);
+    await a.next("welcome");
+    await b.next("welcome");
+    await a.next("participant-joined");
+    // 500 frames, paced under the rate limit (50/s, burst 100) so none is dropped.
+    for (let n = 0; n < 500; n++) {
+      a.send({ type: "message", data: n });
+      if (n % 40 === 39) await new Promise((resolve) => setTimeout(resolve, 850));
+    }
+    const received: unknown[] = [];
+    for (let n = 0; n < 500; n++) received.push((await b.next("message", 5000)).data);
+    expect(received).toEqual(Array.from({ length: 500 }, (_, n) => n));
+    a.close();
+    b.close();
+  }, 30_000);
+
+  it("stamps from itself: a forged from is ignored", async () => {
+    const [alice, bob] = [user("alice"), user("bob")];
+    const { callId } = await placeCall(alice, [bob]);
+    const a = await SignalClient.connect(callId, alice);
+    const b = await SignalClient.connect(callId, bob);
+    const aliceId = ((await a.next("welcome")).you as { connectionId: string }).connectionId;
+    await b.next("welcome");
+    a.send({ type: "offer", sdp: SDP, from: { userId: bob, connectionId: "BBBBBBBBBBBBBBBB" } });
+    expect(await b.next("offer")).toEqual({ type: "offer", sdp: SDP, from: { userId: alice, connectionId: aliceId } });
+    a.close();
+    b.close();
+  });
+
+  it("answers every kind of bad frame with an error frame and keeps the room working", async () => {
+    const [alice, bob] = [user("alice"), user("bob")];
+    const { callId } = await placeCall(alice, [bob]);
+    const a = await SignalClient.connect(callId, alice);
+    const b = await SignalClient.connect(callId, bob);
+    await a.next("welcome");
+    await b.next("welcome");
+    await a.next("participant-joined");
+    const bad = [
+      ["not json", "frame is not valid JSON"],
+      ["[1,2]", "frame must be a JSON object"],
+      ['{"sdp":"x"}', "frame has no type"],
+      ['{"type":"teleport"}', 'unknown frame type "teleport"'],
+      ['{"type":"offer"}', "sdp"],
+      ['{"type":"answer","sdp":7}', "sdp"],
+      ['{"type":"candidate","candidate":42}', "candidate"],
+      ['{"type":"offer","sdp":"v=0","to":17}', "to"],
+      ['{"type":"accept","extra":true}', "extra"],
+    ];
+    for (const [frame, message] of bad) {
+      a.send(frame);
+      const error = await a.next("error");
+      expect(error.code).toBe("invalid_frame");
+      expect(error.message).toContain(message);
+    }
+    a.ws.send(new Uint8Array([1, 2, 3]));
+    expect(await a.next("error")).toMatchObject({ code: "invalid_frame", message: expect.stringContaining("binary") });
+    a.send({ type: "accept" });
+    expect(await a.next("error")).toMatchObject({ code: "forbidden", message: "only a callee may accept" });
+
+    a.send({ type: "message", data: "still here" });
+    expect(await b.next("message")).toMatchObject({ data: "still here" });
+    expect(b.frames).toEqual([]);
+    a.close();
+    b.close();
+  });
+
+  it("closes a socket that sends a frame over SIGNAL_MAX_FRAME_BYTES with 1009", async () => {
+    const [alice, bob] = [user("alice"), user("bob")];
+    const { callId } = await placeCall(alice, [bob]);
+    const a = await SignalClient.connect(callId, alice);
+    const b = await SignalClient.connect(callId, bob);
+    await a.next("welcome");
+    await b.next("welcome");
+    b.send({ type: "offer", sdp: "x".repeat(65_536) });
+    expect((await b.closure()).code).toBe(1009);
+    await a.next("participant-joined");
+    expect(await a.next("participant-left")).toMatchObject({ participant: { userId: bob }, reason: "kicked" });
+    a.close();
+  });
+
+  it("rate-limits a flooding connection: an error frame, then close 1008", async () => {
+    const [alice, bob] = [user("alice"), user("bob")];
+    const { callId } = await placeCall(alice, [bob]);
+    const a = await SignalClient.connect(callId, alice);
+    await a.next("welcome");
+    for (let n = 0; n < 200; n++) a.send({ type: "message", data: n });
+    const error = a.frames.length > 0 ? a.frames[0] : await a.next();
+    expect(error).toMatchObject({ type: "error", code: "rate_limited" });
+    expect((await a.closure()).code).toBe(1008);
+  });
+
+  it("refuses upgrades before accepting them: no token, bad token, stranger, unknown call, not an upgrade", async () => {
+    const [alice, bob] = [user("alice"), user("bob")];
+    const { callId } = await placeCall(alice, [bob]);
+    const cases: [Promise<Response>, number, string][] = [
+      [SignalClient.upgrade(callId, undefined), 401, "unauthorized"],
+      [SignalClient.upgrade(callId, bob, { subprotocol: true, token: "a.b.c" }), 401, "unauthorized"],
+      [SignalClient.upgrade(callId, user("mallory")), 403, "forbidden"],
+      [SignalClient.upgrade(callId, user("mallory"), { subprotocol: true }), 403, "forbidden"],
+      [SignalClient.upgrade(newCallId(), alice), 404, "not_found"],
+      [api(alice, "GET", `/v1/calls/${callId}/ws`), 426, "invalid_request"],
+    ];
+    for (const [pending, status, code] of cases) {
+      const response = await pending;
+      expect(response.status).toBe(status);
+      expect(response.webSocket).toBeNull();
+      expect((await errorOf(response)).code).toBe(code);
+    }
+  });
+
+  it("refuses connections beyond SIGNAL_MAX_CONNECTIONS (8)", async () => {
+    const caller = user("alice");
+    const callees = Array.from({ length: 9 }, (_, i) => user(`callee${i}`));
+    const { callId } = await placeCall(caller, callees);
+    const clients = [await SignalClient.connect(callId, caller)];
+    for (const callee of callees.slice(0, 7)) clients.push(await SignalClient.connect(callId, callee));
+    const refused = await SignalClient.upgrade(callId, callees[8]!);
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get("retry-after")).toBe("5");
+    expect((await errorOf(refused)).code).toBe("rate_limited");
+    for (const client of clients) client.close();
+  });
+
+  it("lets a user reconnect and keep their place: fresh welcome; others see leave and join", async () => {
+    const [alice, bob] = [user("alice"), user("bob")];
+    const { callId } = await placeCall(alice, [bob]);
+    const a = await SignalClient.connect(callId, alice);
+    const b1 = await SignalClient.connect(callId, bob);
+    await a.next("welcome");
+    const first = (await b1.next("welcome")).you as { connectionId: string };
+    await a.next("participant-joined");
+
+    b1.close();
+    expect(await a.next("participant-left")).toEqual({ type: "participant-left", participant: { userId: bob, connectionId: first.connectionId }, reason: "closed" });
+    a.send({ type: "message", data: "while you were away" });
+
+    const b2 = await SignalClient.connect(callId, bob);
+    const again = await b2.next("welcome");
+    expect(again).toMatchObject({ state: "ringing", you: { userId: bob }, participants: [{ userId: alice }] });
+    expect((again.you as { connectionId: string }).connectionId).not.toBe(first.connectionId);
+    expect(await b2.next("message")).toMatchObject({ data: "while you were away" });
+    expect(await a.next("participant-joined")).toMatchObject({ participant: { userId: bob } });
+
+    // A second socket for the same user replaces the first one.
+    const b3 = await SignalClient.connect(callId, bob);
+    await b3.next("welcome");
+    expect((await b2.closure()).code).toBe(4001);
+    expect(await a.next("participant-left")).toMatchObject({ participant: { userId: bob }, reason: "replaced" });
+    expect(await a.next("participant-joined")).toMatchObject({ participant: { userId: bob } });
+    b3.send({ type: "accept" });
+    expect(await a.next("state")).toEqual({ type: "state", state: "active" });
+    a.close();
+    b3.close();
+  });
+
+  it("keeps relaying after the room is evicted with its sockets hibernated", async () => {
+    const [alice, bob] = [user("alice"), user("bob")];
+    const { callId } = await placeCall(alice, [bob]);
+    const a = await SignalClient.connect(callId, alice);
+    const b = await SignalClient.connect(callId, bob);
+    const aliceId = ((await a.next("welcome")).you as { connectionId: string }).connectionId;
+    const bobId = ((await b.next("welcome")).you as { connectionId: string }).connectionId;
+    await a.next("participant-joined");
+
+    await evictDurableObject(stubOf(callId), { webSockets: "hibernate" });
+
+    a.send({ type: "ping" });
+    expect(await a.next("pong")).toEqual({ type: "pong" });
+    a.send({ type: "offer", sdp: SDP });
+    expect(await b.next("offer")).toEqual({ type: "offer", sdp: SDP, from: { userId: alice, connectionId: aliceId } });
+    b.send({ type: "answer", sdp: SDP, to: aliceId });
+    expect(await a.next("answer")).toEqual({ type: "answer", sdp: SDP, from: { userId: bob, connectionId: bobId } });
+    b.send({ type: "accept" });
+    expect(await a.next("state")).toEqual({ type: "state", state: "active" });
+    a.close();
+    b.close();
+  });
+});
