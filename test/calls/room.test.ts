@@ -10,7 +10,7 @@ import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "c
 import { describe, expect, it } from "vitest";
 import type { CallRoom } from "../../src/calls/room";
 import type { CallNotification } from "../../src/push/notifications";
-import { api, placeCall, SignalClient, user } from "../support/calls";
+import { api, connect, placeCall, upgrade, user } from "../support/calls";
 
 const SDP = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n";
 const candidate = (n: number) => ({ candidate: `candidate:${n} 1 udp 2122260223 192.0.2.${n} 5${n}000 typ host`, sdpMid: "0", sdpMLineIndex: 0 });
@@ -129,7 +129,7 @@ describe("notifications decided", () => {
   it("ring timeout after eviction: missed exactly once, to callees and connected sockets; a second alarm run does nothing", async () => {
     const [alice, bob] = [user("alice"), user("bob")];
     const { callId, stub } = await recordedCall(alice, [bob]);
-    const caller = await SignalClient.connect(callId, alice);
+    const caller = await connect(callId, alice);
     await caller.next("welcome");
 
     await evictDurableObject(stub, { webSockets: "hibernate" });
@@ -176,7 +176,7 @@ describe("signaling", () => {
     const [alice, bob] = [user("alice"), user("bob")];
     const { callId } = await placeCall(alice, [bob]);
 
-    const caller = await SignalClient.connect(callId, alice);
+    const caller = await connect(callId, alice);
     const welcome = await caller.next("welcome");
     expect(welcome).toMatchObject({ callId, state: "ringing", participants: [], you: { userId: alice } });
     const me = welcome.you as { userId: string; connectionId: string };
@@ -185,7 +185,7 @@ describe("signaling", () => {
     caller.send({ type: "offer", sdp: SDP });
     for (const n of [1, 2, 3]) caller.send({ type: "candidate", candidate: candidate(n) });
 
-    const callee = await SignalClient.connect(callId, bob, { subprotocol: true });
+    const callee = await connect(callId, bob, { subprotocol: true });
     expect(callee.protocol).toBe("signal.v1");
     const calleeWelcome = await callee.next("welcome");
     expect(calleeWelcome).toMatchObject({ state: "ringing", participants: [me] });
@@ -208,15 +208,15 @@ describe("signaling", () => {
       expect(await client.next("state")).toEqual({ type: "state", state: "ended", reason: "hangup" });
       expect(await client.closure()).toEqual({ code: 1000, reason: "call ended" });
     }
-    expect((await SignalClient.upgrade(callId, bob)).status).toBe(409);
+    expect((await upgrade(callId, bob)).status).toBe(409);
   });
 
   it("addresses one connection with `to`, everyone else without it (three participants)", async () => {
     const [alice, bob, carol] = [user("alice"), user("bob"), user("carol")];
     const { callId } = await placeCall(alice, [bob, carol]);
-    const a = await SignalClient.connect(callId, alice);
-    const b = await SignalClient.connect(callId, bob);
-    const c = await SignalClient.connect(callId, carol);
+    const a = await connect(callId, alice);
+    const b = await connect(callId, bob);
+    const c = await connect(callId, carol);
     const ids = await Promise.all([a, b, c].map(async (client) => ((await client.next("welcome")).you as { connectionId: string }).connectionId));
     await a.next("participant-joined");
     await a.next("participant-joined");
@@ -241,8 +241,8 @@ describe("signaling", () => {
   it("delivers 500 frames from one sender in the order sent", async () => {
     const [alice, bob] = [user("alice"), user("bob")];
     const { callId } = await placeCall(alice, [bob]);
-    const a = await SignalClient.connect(callId, alice);
-    const b = await SignalClient.connect(callId, bob);
+    const a = await connect(callId, alice);
+    const b = await connect(callId, bob);
     await a.next("welcome");
     await b.next("welcome");
     await a.next("participant-joined");
@@ -261,8 +261,8 @@ describe("signaling", () => {
   it("stamps from itself: a forged from is ignored", async () => {
     const [alice, bob] = [user("alice"), user("bob")];
     const { callId } = await placeCall(alice, [bob]);
-    const a = await SignalClient.connect(callId, alice);
-    const b = await SignalClient.connect(callId, bob);
+    const a = await connect(callId, alice);
+    const b = await connect(callId, bob);
     const aliceId = ((await a.next("welcome")).you as { connectionId: string }).connectionId;
     await b.next("welcome");
     a.send({ type: "offer", sdp: SDP, from: { userId: bob, connectionId: "BBBBBBBBBBBBBBBB" } });
@@ -274,8 +274,8 @@ describe("signaling", () => {
   it("answers every kind of bad frame with an error frame and keeps the room working", async () => {
     const [alice, bob] = [user("alice"), user("bob")];
     const { callId } = await placeCall(alice, [bob]);
-    const a = await SignalClient.connect(callId, alice);
-    const b = await SignalClient.connect(callId, bob);
+    const a = await connect(callId, alice);
+    const b = await connect(callId, bob);
     await a.next("welcome");
     await b.next("welcome");
     await a.next("participant-joined");
@@ -311,8 +311,8 @@ describe("signaling", () => {
   it("closes a socket that sends a frame over SIGNAL_MAX_FRAME_BYTES with 1009", async () => {
     const [alice, bob] = [user("alice"), user("bob")];
     const { callId } = await placeCall(alice, [bob]);
-    const a = await SignalClient.connect(callId, alice);
-    const b = await SignalClient.connect(callId, bob);
+    const a = await connect(callId, alice);
+    const b = await connect(callId, bob);
     await a.next("welcome");
     await b.next("welcome");
     b.send({ type: "offer", sdp: "x".repeat(65_536) });
@@ -325,7 +325,7 @@ describe("signaling", () => {
   it("rate-limits a flooding connection: an error frame, then close 1008", async () => {
     const [alice, bob] = [user("alice"), user("bob")];
     const { callId } = await placeCall(alice, [bob]);
-    const a = await SignalClient.connect(callId, alice);
+    const a = await connect(callId, alice);
     await a.next("welcome");
     for (let n = 0; n < 200; n++) a.send({ type: "message", data: n });
     const error = a.frames.length > 0 ? a.frames[0] : await a.next();
@@ -337,11 +337,11 @@ describe("signaling", () => {
     const [alice, bob] = [user("alice"), user("bob")];
     const { callId } = await placeCall(alice, [bob]);
     const cases: [Promise<Response>, number, string][] = [
-      [SignalClient.upgrade(callId, undefined), 401, "unauthorized"],
-      [SignalClient.upgrade(callId, bob, { subprotocol: true, token: "a.b.c" }), 401, "unauthorized"],
-      [SignalClient.upgrade(callId, user("mallory")), 403, "forbidden"],
-      [SignalClient.upgrade(callId, user("mallory"), { subprotocol: true }), 403, "forbidden"],
-      [SignalClient.upgrade(newCallId(), alice), 404, "not_found"],
+      [upgrade(callId, undefined), 401, "unauthorized"],
+      [upgrade(callId, bob, { subprotocol: true, token: "a.b.c" }), 401, "unauthorized"],
+      [upgrade(callId, user("mallory")), 403, "forbidden"],
+      [upgrade(callId, user("mallory"), { subprotocol: true }), 403, "forbidden"],
+      [upgrade(newCallId(), alice), 404, "not_found"],
       [api(alice, "GET", `/v1/calls/${callId}/ws`), 426, "invalid_request"],
     ];
     for (const [pending, status, code] of cases) {
@@ -356,9 +356,9 @@ describe("signaling", () => {
     const caller = user("alice");
     const callees = Array.from({ length: 9 }, (_, i) => user(`callee${i}`));
     const { callId } = await placeCall(caller, callees);
-    const clients = [await SignalClient.connect(callId, caller)];
-    for (const callee of callees.slice(0, 7)) clients.push(await SignalClient.connect(callId, callee));
-    const refused = await SignalClient.upgrade(callId, callees[8]!);
+    const clients = [await connect(callId, caller)];
+    for (const callee of callees.slice(0, 7)) clients.push(await connect(callId, callee));
+    const refused = await upgrade(callId, callees[8]!);
     expect(refused.status).toBe(429);
     expect(refused.headers.get("retry-after")).toBe("5");
     expect((await errorOf(refused)).code).toBe("rate_limited");
@@ -368,8 +368,8 @@ describe("signaling", () => {
   it("lets a user reconnect and keep their place: fresh welcome; others see leave and join", async () => {
     const [alice, bob] = [user("alice"), user("bob")];
     const { callId } = await placeCall(alice, [bob]);
-    const a = await SignalClient.connect(callId, alice);
-    const b1 = await SignalClient.connect(callId, bob);
+    const a = await connect(callId, alice);
+    const b1 = await connect(callId, bob);
     await a.next("welcome");
     const first = (await b1.next("welcome")).you as { connectionId: string };
     await a.next("participant-joined");
@@ -378,7 +378,7 @@ describe("signaling", () => {
     expect(await a.next("participant-left")).toEqual({ type: "participant-left", participant: { userId: bob, connectionId: first.connectionId }, reason: "closed" });
     a.send({ type: "message", data: "while you were away" });
 
-    const b2 = await SignalClient.connect(callId, bob);
+    const b2 = await connect(callId, bob);
     const again = await b2.next("welcome");
     expect(again).toMatchObject({ state: "ringing", you: { userId: bob }, participants: [{ userId: alice }] });
     expect((again.you as { connectionId: string }).connectionId).not.toBe(first.connectionId);
@@ -386,7 +386,7 @@ describe("signaling", () => {
     expect(await a.next("participant-joined")).toMatchObject({ participant: { userId: bob } });
 
     // A second socket for the same user replaces the first one.
-    const b3 = await SignalClient.connect(callId, bob);
+    const b3 = await connect(callId, bob);
     await b3.next("welcome");
     expect((await b2.closure()).code).toBe(4001);
     expect(await a.next("participant-left")).toMatchObject({ participant: { userId: bob }, reason: "replaced" });
@@ -400,8 +400,8 @@ describe("signaling", () => {
   it("keeps relaying after the room is evicted with its sockets hibernated", async () => {
     const [alice, bob] = [user("alice"), user("bob")];
     const { callId } = await placeCall(alice, [bob]);
-    const a = await SignalClient.connect(callId, alice);
-    const b = await SignalClient.connect(callId, bob);
+    const a = await connect(callId, alice);
+    const b = await connect(callId, bob);
     const aliceId = ((await a.next("welcome")).you as { connectionId: string }).connectionId;
     const bobId = ((await b.next("welcome")).you as { connectionId: string }).connectionId;
     await a.next("participant-joined");

@@ -79,7 +79,7 @@ export async function startWrangler(vars: Record<string, string>): Promise<Runni
       `--env-file=${envFile}`,
       `--persist-to=${join(dir, "state")}`,
       "--show-interactive-dev-session=false",
-      "--log-level=warn",
+      "--log-level=log",
     ],
     { env: { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: "false", NO_COLOR: "1", CI: "1" } },
   );
