@@ -11,10 +11,13 @@ export class SignalClient {
   private waiter?: () => void;
   closed?: { code: number; reason: string };
 
-  constructor(
-    readonly ws: WebSocket,
-    readonly protocol: string | null = ws.protocol || null,
-  ) {
+  readonly ws: WebSocket;
+  readonly protocol: string | null;
+
+  // Plain fields, not parameter properties: the benchmarks run this file with Node's type stripping.
+  constructor(ws: WebSocket, protocol: string | null = ws.protocol || null) {
+    this.ws = ws;
+    this.protocol = protocol;
     ws.addEventListener("message", (event) => {
       this.frames.push(JSON.parse(event.data as string) as Frame);
       this.waiter?.();

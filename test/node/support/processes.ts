@@ -61,7 +61,10 @@ async function waitFor(what: string, ready: () => Promise<boolean>, process: { c
 }
 
 /** `wrangler dev` on 127.0.0.1 with `vars` (written to a temporary env file, never to the repo). */
-export async function startWrangler(vars: Record<string, string>): Promise<Running & { url: string }> {
+export async function startWrangler(
+  vars: Record<string, string>,
+  options: { config?: string } = {},
+): Promise<Running & { url: string; pid: () => number | undefined }> {
   const dir = mkdtempSync(join(tmpdir(), "sce-wrangler-"));
   const envFile = join(dir, ".env");
   // Single quotes: dotenv keeps the value literally (JSON included); no value here has a quote.
@@ -73,6 +76,7 @@ export async function startWrangler(vars: Record<string, string>): Promise<Runni
     [
       join(REPO, "node_modules/wrangler/bin/wrangler.js"),
       "dev",
+      ...(options.config ? [`--config=${resolve(REPO, options.config)}`] : []),
       "--ip=127.0.0.1",
       `--port=${port}`,
       `--inspector-port=${inspectorPort}`,
@@ -93,6 +97,7 @@ export async function startWrangler(vars: Record<string, string>): Promise<Runni
   }
   return {
     url,
+    pid: () => wrangler.child.pid,
     output: wrangler.output,
     stop: async () => {
       await wrangler.stop();

@@ -1,0 +1,220 @@
+// Signaling speed on one `wrangler dev` (loopback only, every phase bounded in time):
+// 1. sequential round trips/s between two WebSocket clients through a call room, against a bare
+//    Durable Object echo relay (bench/signaling/worker.ts), and their ratio (target ≥ 0.85);
+// 2. p50/p99 from POST /v1/calls to the callee's socket receiving the caller's offer;
+// 3. scale: 1,000 sockets in 500 calls, every frame delivered, workerd memory before and after.
+//   npm run bench:signaling [-- --seconds 5 --calls 500 --frames 10 --setups 100]
+import { readFileSync, readdirSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { SignJWT } from "jose";
+import { SignalClient } from "../test/support/signal-client.ts";
+import { startWrangler } from "../test/node/support/processes.ts";
+
+const { values } = parseArgs({
+  options: {
+    seconds: { type: "string", default: "5" },
+    calls: { type: "string", default: "500" },
+    frames: { type: "string", default: "10" },
+    setups: { type: "string", default: "100" },
+  },
+});
+const seconds = Math.min(Number(values.seconds), 60);
+const calls = Math.min(Number(values.calls), 2000);
+const framesPerSocket = Math.min(Number(values.frames), 100);
+const setups = Math.min(Number(values.setups), 1000);
+
+const JWT_SECRET = "bench-only-hs256-secret-0123456789abcdef0123456789";
+const worker = await startWrangler(
+  {
+    AUTH_JWT_SECRET: JWT_SECRET,
+    TURN_SECRETS: "62656e63682d7475726e2d736563726574",
+    TURN_POOLS: JSON.stringify([{ region: "local", location: { latitude: 0, longitude: 0 }, urls: ["turn:127.0.0.1:3478?transport=udp"] }]),
+    // Round trips far exceed a client's normal 50 frames/s; the bench measures the relay, not the limiter.
+    SIGNAL_MAX_FRAMES_PER_SECOND: "1000000",
+  },
+  { config: "bench/signaling/wrangler.toml" },
+);
+const wsUrl = worker.url.replace("http", "ws");
+const tokens = new Map<string, string>();
+const token = async (userId: string) => {
+  let value = tokens.get(userId);
+  if (!value) {
+    value = await new SignJWT({ sub: userId }).setProtectedHeader({ alg: "HS256" }).setExpirationTime("2h").sign(new TextEncoder().encode(JWT_SECRET));
+    tokens.set(userId, value);
+  }
+  return value;
+};
+
+async function open(url: string, protocols?: string[]): Promise<SignalClient> {
+  const ws = new WebSocket(url, protocols);
+  const client = new SignalClient(ws);
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no open within 15 s: ${url}`)), 15_000);
+    ws.addEventListener("open", () => (clearTimeout(timer), resolve()));
+    ws.addEventListener("error", () => (clearTimeout(timer), reject(new Error(`WebSocket error: ${url}`))));
+  });
+  return client;
+}
+
+const join = async (wsPath: string, userId: string) => open(`${wsUrl}${wsPath}`, ["signal.v1", `bearer.${await token(userId)}`]);
+
+async function placeCall(caller: string, callee: string): Promise<{ callId: string; wsPath: string }> {
+  const response = await fetch(`${worker.url}/v1/calls`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${await token(caller)}`, "content-type": "application/json" },
+    body: JSON.stringify({ callees: [callee], media: "audio" }),
+    signal: AbortSignal.timeout(10_000),
+  });
+  if (response.status !== 201) throw new Error(`POST /v1/calls → ${response.status}`);
+  return (await response.json()) as { callId: string; wsPath: string };
+}
+
+/** Sequential round trips a → b → a for `ms`; returns round trips per second. */
+async function pingPong(a: SignalClient, b: SignalClient, frame: (n: number) => string, ms: number): Promise<number> {
+  const deadline = performance.now() + ms;
+  const started = performance.now();
+  let trips = 0;
+  while (performance.now() < deadline) {
+    a.send(frame(trips));
+    await b.next(undefined, 5000);
+    b.send(frame(trips));
+    await a.next(undefined, 5000);
+    trips++;
+  }
+  return trips / ((performance.now() - started) / 1000);
+}
+
+function workerdRssKiB(): number {
+  // workerd is a descendant of the wrangler process we started.
+  const parents = new Map<number, number>();
+  const names = new Map<number, string>();
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const name = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      parents.set(Number(entry), ppid);
+      names.set(Number(entry), name);
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  const root = worker.pid();
+  let rss = 0;
+  for (const [pid, name] of names) {
+    if (name !== "workerd") continue;
+    let ancestor = parents.get(pid);
+    for (let depth = 0; ancestor && depth < 10 && ancestor !== root; depth++) ancestor = parents.get(ancestor);
+    if (ancestor !== root) continue;
+    const status = readFileSync(`/proc/${pid}/status`, "utf8");
+    rss += Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  }
+  return rss;
+}
+
+const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+const mib = (kib: number) => `${(kib / 1024).toFixed(1)} MiB`;
+
+try {
+  // 1. Round trips through the call room vs the bare echo relay.
+  const { wsPath } = await placeCall("rt-alice", "rt-bob");
+  const alice = await join(wsPath, "rt-alice");
+  const bob = await join(wsPath, "rt-bob");
+  await alice.next("welcome");
+  await bob.next("welcome");
+  await alice.next("participant-joined");
+  const echoA = await open(`${wsUrl}/bench/echo/room-1`);
+  const echoB = await open(`${wsUrl}/bench/echo/room-1`);
+  const message = (n: number) => JSON.stringify({ type: "message", data: { n, pad: "x".repeat(100) } });
+  await pingPong(alice, bob, message, 1000); // warm-up
+  await pingPong(echoA, echoB, message, 1000);
+  const half = (seconds * 1000) / 2;
+  const room = [await pingPong(alice, bob, message, half)];
+  const echo = [await pingPong(echoA, echoB, message, half)];
+  echo.push(await pingPong(echoA, echoB, message, half));
+  room.push(await pingPong(alice, bob, message, half));
+  const roomRate = (room[0]! + room[1]!) / 2;
+  const echoRate = (echo[0]! + echo[1]!) / 2;
+  for (const client of [alice, bob, echoA, echoB]) client.close();
+  console.log(`round trips (2 relayed frames each), ${seconds} s per relay, interleaved`);
+  console.log(`  bare echo relay DO      ${echoRate.toFixed(0).padStart(6)} round trips/s`);
+  console.log(`  CallRoom                ${roomRate.toFixed(0).padStart(6)} round trips/s`);
+  console.log(`  ratio CallRoom / echo   ${(roomRate / echoRate).toFixed(2)} (target ≥ 0.85)`);
+
+  // 2. POST /v1/calls → the callee's socket has the caller's offer.
+  const setupMs: number[] = [];
+  for (let i = 0; i < setups; i++) {
+    const t0 = performance.now();
+    const call = await placeCall(`s-alice-${i}`, `s-bob-${i}`);
+    const [caller, callee] = await Promise.all([join(call.wsPath, `s-alice-${i}`), join(call.wsPath, `s-bob-${i}`)]);
+    caller.send({ type: "offer", sdp: "v=0" });
+    while ((await callee.next(undefined, 5000)).type !== "offer");
+    setupMs.push(performance.now() - t0);
+    caller.close();
+    callee.close();
+  }
+  setupMs.sort((a, b) => a - b);
+  console.log(`POST /v1/calls → callee receives the offer (${setups} calls, sequential)`);
+  console.log(`  p50 ${percentile(setupMs, 50).toFixed(1)} ms   p99 ${percentile(setupMs, 99).toFixed(1)} ms`);
+
+  // 3. Scale: 2 sockets per call, each sends `framesPerSocket` frames to the other; then the same
+  // on bare echo relays, for the memory a Durable Object with two sockets costs anyway.
+  const roomPairs = async (n: number): Promise<[SignalClient, SignalClient]> => {
+    const call = await placeCall(`c-${n}`, `d-${n}`);
+    const pair: [SignalClient, SignalClient] = [await join(call.wsPath, `c-${n}`), await join(call.wsPath, `d-${n}`)];
+    await pair[0].next("welcome", 10_000);
+    await pair[1].next("welcome", 10_000);
+    await pair[0].next("participant-joined", 10_000);
+    return pair;
+  };
+  const echoPairs = async (n: number): Promise<[SignalClient, SignalClient]> => [
+    await open(`${wsUrl}/bench/echo/scale-${n}`),
+    await open(`${wsUrl}/bench/echo/scale-${n}`),
+  ];
+  for (const [label, makePair] of [
+    ["CallRoom", roomPairs],
+    ["bare echo relay", echoPairs],
+  ] as const) {
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const before = workerdRssKiB();
+    const t0 = performance.now();
+    const pairs: [SignalClient, SignalClient][] = [];
+    for (let i = 0; i < calls; i += 25) {
+      pairs.push(...(await Promise.all(Array.from({ length: Math.min(25, calls - i) }, (_, j) => makePair(i + j)))));
+    }
+    const connected = performance.now();
+    const frame = (n: number) => JSON.stringify({ type: "message", data: n });
+    for (const [a, b] of pairs) {
+      for (let n = 0; n < framesPerSocket; n++) {
+        a.send(frame(n));
+        b.send(frame(n));
+      }
+    }
+    let delivered = 0;
+    let misordered = 0;
+    await Promise.all(
+      pairs.flatMap((pair) =>
+        pair.map(async (client) => {
+          for (let n = 0; n < framesPerSocket; n++) {
+            const received = await client.next("message", 30_000);
+            if (received.data !== n) misordered++;
+            delivered++;
+          }
+        }),
+      ),
+    );
+    const done = performance.now();
+    const during = workerdRssKiB();
+    for (const [a, b] of pairs) (a.close(), b.close());
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    const after = workerdRssKiB();
+    console.log(`scale, ${label}: ${pairs.length * 2} sockets in ${pairs.length} objects, ${framesPerSocket} frames from each socket`);
+    console.log(
+      `  connected in ${((connected - t0) / 1000).toFixed(1)} s; ${delivered}/${pairs.length * 2 * framesPerSocket} frames delivered, ${misordered} out of order, in ${((done - connected) / 1000).toFixed(2)} s`,
+    );
+    console.log(`  workerd RSS: before ${mib(before)}, with all sockets ${mib(during)} (+${mib(during - before)}), 2 s after closing ${mib(after)}`);
+  }
+} finally {
+  await worker.stop();
+}
