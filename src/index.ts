@@ -1,12 +1,15 @@
+import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { newRouter } from "./app";
 import { callRoutes } from "./calls/routes";
 import { requireAuth } from "./auth/middleware";
 import { getConfig } from "./config";
-import { onError } from "./errors";
+import { ApiError, onError } from "./errors";
 import { metaRoutes, serveOpenApi } from "./meta/routes";
 import { notFound } from "./routing";
 import { turnRoutes } from "./turn/routes";
+
+const MAX_BODY_BYTES = 64 * 1024;
 
 const app = newRouter();
 
@@ -26,6 +29,16 @@ app.use(
   }),
 );
 app.use("/v1/*", requireAuth);
+// Request bodies are small JSON documents; anything larger is refused before it is parsed.
+app.use(
+  "/v1/*",
+  bodyLimit({
+    maxSize: MAX_BODY_BYTES,
+    onError: () => {
+      throw new ApiError("payload_too_large", `request body larger than ${MAX_BODY_BYTES} bytes`);
+    },
+  }),
+);
 
 // A broken configuration is reported by the routes that need it (500 naming the variable); CORS
 // then simply grants nothing, and /healthz keeps answering.

@@ -47,7 +47,7 @@ const encoder = new TextEncoder();
 export class CallRoom extends DurableObject<Env> {
   /** Where the call's notifications go (replaceable, so tests can record the decisions). */
   notifier: Notifier;
-  private readonly buckets = new Map<string, { tokens: number; updatedAt: number; strikes: number }>();
+  private readonly buckets = new Map<string, { tokens: number; updatedAt: number; drops: number; lastDropAt: number }>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -297,23 +297,28 @@ export class CallRoom extends DurableObject<Env> {
     if (rows.length > 0) this.ctx.storage.sql.exec("DELETE FROM pending WHERE recipient = ?", userId);
   }
 
-  /** Token bucket per connection: `rate` frames/s with a burst of twice that. */
+  /**
+   * Token bucket per connection: `rate` frames/s with a burst of twice that. Dropped frames form
+   * an episode until a second passes without a drop: the first drop of an episode gets an
+   * `error` frame, and more than `rate` drops in one episode close the socket (1008).
+   */
   private withinRate(ws: WebSocket, me: Attachment): boolean {
     const rate = this.config.signaling.maxFramesPerSecond;
     const now = Date.now();
-    const bucket = this.buckets.get(me.connectionId) ?? { tokens: 2 * rate, updatedAt: now, strikes: 0 };
+    const bucket = this.buckets.get(me.connectionId) ?? { tokens: 2 * rate, updatedAt: now, drops: 0, lastDropAt: 0 };
     bucket.tokens = Math.min(2 * rate, bucket.tokens + ((now - bucket.updatedAt) / 1000) * rate);
     bucket.updatedAt = now;
     this.buckets.set(me.connectionId, bucket);
     if (bucket.tokens >= 1) {
       bucket.tokens -= 1;
-      bucket.strikes = 0;
       return true;
     }
-    bucket.strikes += 1;
-    if (bucket.strikes === 1) {
+    if (now - bucket.lastDropAt > 1000) bucket.drops = 0;
+    bucket.drops += 1;
+    bucket.lastDropAt = now;
+    if (bucket.drops === 1) {
       send(ws, { type: "error", code: "rate_limited", message: `more than ${rate} frames per second; frames are being dropped` });
-    } else if (bucket.strikes > rate) {
+    } else if (bucket.drops > rate) {
       this.closeSocket(ws, CLOSE.policy, "rate limit exceeded", "kicked");
     }
     return false;

@@ -68,6 +68,12 @@ describe("POST /v1/calls", () => {
   });
 });
 
+it("answers 413 payload_too_large to a body over 64 KiB", async () => {
+  const response = await api(user("alice"), "POST", "/v1/calls", { callees: ["bob"], media: "audio", padding: "x".repeat(70_000) });
+  expect(response.status).toBe(413);
+  expect((await errorOf(response)).code).toBe("payload_too_large");
+});
+
 describe("call REST lifecycle", () => {
   it("ringing → accept → end, with 403 for strangers and 409 for transitions the state forbids", async () => {
     const [alice, bob, mallory] = [user("alice"), user("bob"), user("mallory")];
@@ -327,7 +333,7 @@ describe("signaling", () => {
     const { callId } = await placeCall(alice, [bob]);
     const a = await connect(callId, alice);
     await a.next("welcome");
-    for (let n = 0; n < 200; n++) a.send({ type: "message", data: n });
+    for (let n = 0; n < 300; n++) a.send({ type: "message", data: n });
     const error = a.frames.length > 0 ? a.frames[0] : await a.next();
     expect(error).toMatchObject({ type: "error", code: "rate_limited" });
     expect((await a.closure()).code).toBe(1008);

@@ -29,7 +29,19 @@ describe("GET /openapi.json", () => {
       components: { schemas: Record<string, unknown>; securitySchemes: Record<string, unknown> };
     };
     expect(doc.openapi).toBe("3.1.0");
-    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(["/healthz", "/v1/calls/ice-servers", "/v1/turn/credentials"]));
+    expect(Object.keys(doc.paths)).toEqual(
+      expect.arrayContaining([
+        "/healthz",
+        "/v1/calls/ice-servers",
+        "/v1/turn/credentials",
+        "/v1/calls",
+        "/v1/calls/{callId}",
+        "/v1/calls/{callId}/accept",
+        "/v1/calls/{callId}/decline",
+        "/v1/calls/{callId}/end",
+        "/v1/calls/{callId}/ws",
+      ]),
+    );
     const ice = doc.paths["/v1/calls/ice-servers"]!.get!;
     expect(ice.parameters?.map((parameter) => parameter.name)).toEqual(["ttl"]);
     expect(ice.security).toEqual([{ bearerAuth: [] }]);
@@ -63,6 +75,12 @@ describe("unknown routes and methods", () => {
     expect(response.status).toBe(405);
     expect(response.headers.get("allow")).toBe("GET, HEAD");
     expect(await errorOf(response)).toEqual({ code: "method_not_allowed", message: "DELETE is not allowed on /v1/calls/ice-servers" });
+  });
+
+  it("answers a wrong method on a parameterised path with 405", async () => {
+    const response = await app.request("/v1/calls/AAAAAAAAAAAAAAAAAAAAAA", { method: "PUT", headers: await authHeader("alice") }, env);
+    expect(response.status).toBe(405);
+    expect(response.headers.get("allow")).toBe("GET, HEAD");
   });
 
   it("answers POST /healthz with 405", async () => {
