@@ -3,9 +3,7 @@ import type { Context } from "hono";
 import { newRouter, type AppEnv } from "../app";
 import { getConfig } from "../config";
 import { ApiError, ErrorBodySchema } from "../errors";
-import { iceConfiguration } from "../turn/credentials";
-import { callerLocation } from "../turn/regions";
-import { IceServerSchema } from "../turn/routes";
+import { iceFor, IceServerSchema } from "../turn/routes";
 import { USER_HEADER, type CallAction, type RoomResult } from "./room";
 
 const UserId = z.string().regex(/^[^\p{Cc}\s]{1,200}$/u, "must be a user id of 1 to 200 printable characters");
@@ -119,7 +117,7 @@ export const callRoutes = newRouter()
       const callId = newCallId();
       const [call, ice] = await Promise.all([
         room(c, callId).create({ callId, caller, callees, media, ...(metadata ? { metadata } : {}) }),
-        iceConfiguration(config.turn, { userId: caller, caller: callerLocation(c.req.raw.cf), now: Date.now() }),
+        iceFor(c),
       ]);
       const created = unwrap(call);
       return c.json(

@@ -1,5 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { newRouter } from "../app";
+import type { Context } from "hono";
+import { newRouter, type AppEnv } from "../app";
 import { getConfig } from "../config";
 import { ErrorBodySchema } from "../errors";
 import { iceConfiguration } from "./credentials";
@@ -56,6 +57,16 @@ const errors = {
 
 const security = [{ bearerAuth: [] }];
 
+/** The caller's ICE configuration: their user id, where the request comes from, the ttl asked. */
+export function iceFor(c: Context<AppEnv>, ttl?: number) {
+  return iceConfiguration(getConfig(c.env).turn, {
+    userId: c.var.principal.userId,
+    caller: callerLocation(c.req.raw.cf),
+    ...(ttl === undefined ? {} : { ttl }),
+    now: Date.now(),
+  });
+}
+
 /** `GET /v1/calls/ice-servers` and `GET /v1/turn/credentials`: the same credential, two shapes. */
 export const turnRoutes = newRouter()
   .openapi(
@@ -72,12 +83,7 @@ export const turnRoutes = newRouter()
       },
     }),
     async (c) => {
-      const ice = await iceConfiguration(getConfig(c.env).turn, {
-        userId: c.var.principal.userId,
-        caller: callerLocation(c.req.raw.cf),
-        ttl: c.req.valid("query").ttl,
-        now: Date.now(),
-      });
+      const ice = await iceFor(c, c.req.valid("query").ttl);
       return c.json({ iceServers: ice.iceServers, ttl: ice.ttl, expiresAt: ice.expiresAt, region: ice.region }, 200, noStore);
     },
   )
@@ -95,12 +101,7 @@ export const turnRoutes = newRouter()
       },
     }),
     async (c) => {
-      const ice = await iceConfiguration(getConfig(c.env).turn, {
-        userId: c.var.principal.userId,
-        caller: callerLocation(c.req.raw.cf),
-        ttl: c.req.valid("query").ttl,
-        now: Date.now(),
-      });
+      const ice = await iceFor(c, c.req.valid("query").ttl);
       const { username, credential: password } = ice.credential;
       return c.json({ username, password, ttl: ice.ttl, uris: ice.uris }, 200, noStore);
     },

@@ -21,6 +21,18 @@ function newCallId() {
   return btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(16)))).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
 }
 
+/** A call between two new users with both connected and welcomed; returns their connection ids. */
+async function connectedPair() {
+  const [alice, bob] = [user("alice"), user("bob")];
+  const { callId } = await placeCall(alice, [bob]);
+  const a = await connect(callId, alice);
+  const b = await connect(callId, bob);
+  const aliceId = ((await a.next("welcome")).you as { connectionId: string }).connectionId;
+  const bobId = ((await b.next("welcome")).you as { connectionId: string }).connectionId;
+  await a.next("participant-joined");
+  return { callId, alice, bob, a, b, aliceId, bobId };
+}
+
 /** A call created straight on its room, with a recorder in place before anything is decided. */
 async function recordedCall(caller: string, callees: string[]) {
   const callId = newCallId();
@@ -245,13 +257,7 @@ describe("signaling", () => {
   });
 
   it("delivers 500 frames from one sender in the order sent", async () => {
-    const [alice, bob] = [user("alice"), user("bob")];
-    const { callId } = await placeCall(alice, [bob]);
-    const a = await connect(callId, alice);
-    const b = await connect(callId, bob);
-    await a.next("welcome");
-    await b.next("welcome");
-    await a.next("participant-joined");
+    const { a, b } = await connectedPair();
     // 500 frames, paced under the rate limit (50/s, burst 100) so none is dropped.
     for (let n = 0; n < 500; n++) {
       a.send({ type: "message", data: n });
@@ -265,12 +271,7 @@ describe("signaling", () => {
   }, 30_000);
 
   it("stamps from itself: a forged from is ignored", async () => {
-    const [alice, bob] = [user("alice"), user("bob")];
-    const { callId } = await placeCall(alice, [bob]);
-    const a = await connect(callId, alice);
-    const b = await connect(callId, bob);
-    const aliceId = ((await a.next("welcome")).you as { connectionId: string }).connectionId;
-    await b.next("welcome");
+    const { alice, bob, a, b, aliceId } = await connectedPair();
     a.send({ type: "offer", sdp: SDP, from: { userId: bob, connectionId: "BBBBBBBBBBBBBBBB" } });
     expect(await b.next("offer")).toEqual({ type: "offer", sdp: SDP, from: { userId: alice, connectionId: aliceId } });
     a.close();
@@ -278,13 +279,7 @@ describe("signaling", () => {
   });
 
   it("answers every kind of bad frame with an error frame and keeps the room working", async () => {
-    const [alice, bob] = [user("alice"), user("bob")];
-    const { callId } = await placeCall(alice, [bob]);
-    const a = await connect(callId, alice);
-    const b = await connect(callId, bob);
-    await a.next("welcome");
-    await b.next("welcome");
-    await a.next("participant-joined");
+    const { a, b } = await connectedPair();
     const bad = [
       ["not json", "frame is not valid JSON"],
       ["[1,2]", "frame must be a JSON object"],
@@ -315,15 +310,9 @@ describe("signaling", () => {
   });
 
   it("closes a socket that sends a frame over SIGNAL_MAX_FRAME_BYTES with 1009", async () => {
-    const [alice, bob] = [user("alice"), user("bob")];
-    const { callId } = await placeCall(alice, [bob]);
-    const a = await connect(callId, alice);
-    const b = await connect(callId, bob);
-    await a.next("welcome");
-    await b.next("welcome");
+    const { bob, a, b } = await connectedPair();
     b.send({ type: "offer", sdp: "x".repeat(65_536) });
     expect((await b.closure()).code).toBe(1009);
-    await a.next("participant-joined");
     expect(await a.next("participant-left")).toMatchObject({ participant: { userId: bob }, reason: "kicked" });
     a.close();
   });
@@ -404,13 +393,7 @@ describe("signaling", () => {
   });
 
   it("keeps relaying after the room is evicted with its sockets hibernated", async () => {
-    const [alice, bob] = [user("alice"), user("bob")];
-    const { callId } = await placeCall(alice, [bob]);
-    const a = await connect(callId, alice);
-    const b = await connect(callId, bob);
-    const aliceId = ((await a.next("welcome")).you as { connectionId: string }).connectionId;
-    const bobId = ((await b.next("welcome")).you as { connectionId: string }).connectionId;
-    await a.next("participant-joined");
+    const { callId, alice, bob, a, b, aliceId, bobId } = await connectedPair();
 
     await evictDurableObject(stubOf(callId), { webSockets: "hibernate" });
 
