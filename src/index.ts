@@ -2,6 +2,7 @@ import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { newRouter } from "./app";
 import { callRoutes } from "./calls/routes";
+import { deviceRoutes } from "./devices/routes";
 import { requireAuth } from "./auth/middleware";
 import { getConfig } from "./config";
 import { ApiError, onError } from "./errors";
@@ -54,6 +55,7 @@ app.route("/", metaRoutes);
 // Before the calls routes: `/v1/calls/ice-servers` must not be read as a call id.
 app.route("/v1", turnRoutes);
 app.route("/v1", callRoutes);
+app.route("/v1", deviceRoutes);
 serveOpenApi(app);
 
 app.notFound(notFound(app));

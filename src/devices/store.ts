@@ -1,0 +1,213 @@
+import { z } from "@hono/zod-openapi";
+
+/**
+ * Push devices in Workers KV, one key per device, never a shared list:
+ *
+ *   dev:<userId>:<deviceId>      value: the whole {@link Device}; metadata: what fan-out needs
+ *   tok:<provider>:<sha256(token)>   value: "<userId>\n<deviceId>" (reverse index)
+ *
+ * So registrations never race each other (no read-modify-write of a list), one
+ * `list({prefix: "dev:<userId>:"})` gives every device of a user with its tokens (metadata,
+ * ≤ 1024 bytes), and a token can be traced back to its device when it moves to another user.
+ */
+export const Provider = z.enum(["fcm", "apns"]);
+export type Provider = z.output<typeof Provider>;
+
+const APNS_TOKEN = /^[0-9a-fA-F]{64,200}$/;
+// FCM registration tokens are opaque: today ~160 characters of base64url plus ':' and '-'.
+const FCM_TOKEN = /^[A-Za-z0-9_:\-.]{64,600}$/;
+
+export const DeviceIdSchema = z.string().regex(/^[A-Za-z0-9_.:-]{1,128}$/, "device ids are 1 to 128 letters, digits, _ . : -");
+
+export const DeviceRegistrationSchema = z
+  .object({
+    provider: Provider,
+    token: z.string(),
+    platform: z.enum(["android", "ios", "web"]),
+    voipToken: z.string().regex(APNS_TOKEN, "must be an APNs token (hex)").optional(),
+    environment: z.enum(["production", "sandbox"]).optional(),
+    appId: z.string().regex(/^[A-Za-z0-9_.-]{1,100}$/, "app ids are 1 to 100 letters, digits, _ . -").optional(),
+  })
+  .strict()
+  .superRefine((device, ctx) => {
+    const pattern = device.provider === "apns" ? APNS_TOKEN : FCM_TOKEN;
+    if (!pattern.test(device.token)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["token"],
+        message: device.provider === "apns" ? "must be an APNs device token (64+ hex characters)" : "must be an FCM registration token (64 to 600 characters)",
+      });
+    }
+    if (device.provider === "apns" && device.platform !== "ios") {
+      ctx.addIssue({ code: "custom", path: ["platform"], message: "APNs devices are ios" });
+    }
+    if (device.provider === "fcm" && (device.voipToken || device.environment)) {
+      ctx.addIssue({ code: "custom", path: ["provider"], message: "voipToken and environment are APNs fields" });
+    }
+  });
+
+export type DeviceRegistration = z.output<typeof DeviceRegistrationSchema>;
+
+export interface Device extends DeviceRegistration {
+  deviceId: string;
+  userId: string;
+  environment?: "production" | "sandbox";
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** What fan-out needs, in the key's metadata (short names: the limit is 1024 bytes). */
+interface DeviceMetadata {
+  p: Provider;
+  pl: Device["platform"];
+  t: string;
+  v?: string;
+  e?: "production" | "sandbox";
+  a?: string;
+  c: string;
+  u: string;
+}
+
+const deviceKey = (userId: string, deviceId: string) => `dev:${userId}:${deviceId}`;
+const devicePrefix = (userId: string) => `dev:${userId}:`;
+
+async function tokenKey(provider: Provider | "apns-voip", token: string): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(token)));
+  return `tok:${provider}:${Array.from(digest, (byte) => byte.toString(16).padStart(2, "0")).join("")}`;
+}
+
+function toMetadata(device: Device): DeviceMetadata {
+  return {
+    p: device.provider,
+    pl: device.platform,
+    t: device.token,
+    ...(device.voipToken ? { v: device.voipToken } : {}),
+    ...(device.environment ? { e: device.environment } : {}),
+    ...(device.appId ? { a: device.appId } : {}),
+    c: device.createdAt,
+    u: device.updatedAt,
+  };
+}
+
+function fromMetadata(userId: string, deviceId: string, meta: DeviceMetadata): Device {
+  return {
+    deviceId,
+    userId,
+    provider: meta.p,
+    platform: meta.pl,
+    token: meta.t,
+    ...(meta.v ? { voipToken: meta.v } : {}),
+    ...(meta.e ? { environment: meta.e } : {}),
+    ...(meta.a ? { appId: meta.a } : {}),
+    createdAt: meta.c,
+    updatedAt: meta.u,
+  };
+}
+
+/** A device as the API shows it: tokens are never returned in full. */
+export function publicDevice(device: Device) {
+  const { token, voipToken, userId: _owner, ...rest } = device;
+  return { ...rest, tokenSuffix: token.slice(-8), ...(voipToken ? { voipTokenSuffix: voipToken.slice(-8) } : {}) };
+}
+
+/** A token shortened for logs. */
+export const redact = (token: string) => `…${token.slice(-6)}`;
+
+/**
+ * Registers or updates a device (idempotent). A token registered before under another user or
+ * device is taken away from there. Returns the device and whether it is new.
+ */
+export async function registerDevice(
+  kv: KVNamespace,
+  userId: string,
+  deviceId: string,
+  registration: DeviceRegistration,
+  now: Date,
+): Promise<{ device: Device; created: boolean }> {
+  const existing = await kv.get<Device>(deviceKey(userId, deviceId), "json");
+  const timestamp = now.toISOString();
+  const device: Device = {
+    ...registration,
+    ...(registration.provider === "apns" ? { environment: registration.environment ?? "production" } : {}),
+    deviceId,
+    userId,
+    createdAt: existing?.createdAt ?? timestamp,
+    updatedAt: timestamp,
+  };
+  const owner = `${userId}\n${deviceId}`;
+  const tokens: [Provider | "apns-voip", string][] = [[device.provider, device.token]];
+  if (device.voipToken) tokens.push(["apns-voip", device.voipToken]);
+  for (const [kind, token] of tokens) {
+    const key = await tokenKey(kind, token);
+    const previous = await kv.get(key);
+    if (previous && previous !== owner) {
+      const [oldUser, oldDevice] = previous.split("\n") as [string, string];
+      await removeIfToken(kv, oldUser, oldDevice, token);
+    }
+    await kv.put(key, owner);
+  }
+  if (existing && existing.token !== device.token) await kv.delete(await tokenKey(existing.provider, existing.token));
+  if (existing?.voipToken && existing.voipToken !== device.voipToken) await kv.delete(await tokenKey("apns-voip", existing.voipToken));
+  await kv.put(deviceKey(userId, deviceId), JSON.stringify(device), { metadata: toMetadata(device) });
+  return { device, created: !existing };
+}
+
+/** Every device of `userId`, from one `list` per 1000 devices (metadata only, no value reads). */
+export async function listDevices(kv: KVNamespace, userId: string): Promise<Device[]> {
+  const devices: Device[] = [];
+  const prefix = devicePrefix(userId);
+  let cursor: string | undefined;
+  do {
+    const page = await kv.list<DeviceMetadata>({ prefix, ...(cursor ? { cursor } : {}) });
+    for (const key of page.keys) {
+      if (key.metadata) devices.push(fromMetadata(userId, key.name.slice(prefix.length), key.metadata));
+    }
+    cursor = page.list_complete ? undefined : page.cursor;
+  } while (cursor);
+  return devices;
+}
+
+export async function getDevice(kv: KVNamespace, userId: string, deviceId: string): Promise<Device | null> {
+  return kv.get<Device>(deviceKey(userId, deviceId), "json");
+}
+
+/** Removes a device and its reverse-index entries; false if there was none. */
+export async function deleteDevice(kv: KVNamespace, userId: string, deviceId: string): Promise<boolean> {
+  const device = await getDevice(kv, userId, deviceId);
+  if (!device) return false;
+  await kv.delete(deviceKey(userId, deviceId));
+  await kv.delete(await tokenKey(device.provider, device.token));
+  if (device.voipToken) await kv.delete(await tokenKey("apns-voip", device.voipToken));
+  return true;
+}
+
+/**
+ * A provider said `token` is dead. The device loses it only if it still has that token and did
+ * not register again after `reportedAt` (APNs' 410 timestamp): a dead VoIP token is dropped from
+ * the device; a dead main token removes the device.
+ */
+export async function removeDeadToken(
+  kv: KVNamespace,
+  userId: string,
+  deviceId: string,
+  token: string,
+  reportedAt?: Date,
+): Promise<"removed" | "kept"> {
+  const device = await getDevice(kv, userId, deviceId);
+  if (!device) return "kept";
+  if (reportedAt && Date.parse(device.updatedAt) > reportedAt.getTime()) return "kept";
+  if (device.voipToken === token) {
+    const { voipToken: _dead, ...rest } = device;
+    await kv.put(deviceKey(userId, deviceId), JSON.stringify(rest), { metadata: toMetadata(rest) });
+    await kv.delete(await tokenKey("apns-voip", token));
+    return "removed";
+  }
+  if (device.token !== token) return "kept";
+  await deleteDevice(kv, userId, deviceId);
+  return "removed";
+}
+
+async function removeIfToken(kv: KVNamespace, userId: string, deviceId: string, token: string): Promise<void> {
+  const device = await getDevice(kv, userId, deviceId);
+  if (device && (device.token === token || device.voipToken === token)) await removeDeadToken(kv, userId, deviceId, token);
+}

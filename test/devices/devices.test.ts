@@ -1,0 +1,120 @@
+/**
+ * Devices in real KV (section 5.1): registration is idempotent, isolated per user, validated per
+ * provider, never returns tokens in full, survives 50 concurrent registrations, and a token that
+ * moves to another user leaves the old one. Dead-token removal rules are tested here too; the
+ * providers that report dead tokens are tested in test/push.
+ */
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { listDevices, registerDevice, removeDeadToken } from "../../src/devices/store";
+import { api, user } from "../support/calls";
+
+const fcmToken = (seed: string) => `${seed}:APA91b${"x".repeat(120)}${seed}`.replace(/[^A-Za-z0-9_:\-.]/g, "_").slice(0, 200);
+const apnsToken = (seed: number) => seed.toString(16).padStart(64, "a");
+
+describe("PUT /v1/devices/{deviceId}", () => {
+  it("registers (201), then updates (200) the same device, and lists it without the token", async () => {
+    const alice = user("alice");
+    const token = fcmToken("pixel");
+    const first = await api(alice, "PUT", "/v1/devices/pixel-8", { provider: "fcm", token, platform: "android", appId: "com.example.app" });
+    expect(first.status).toBe(201);
+    const created = (await first.json()) as Record<string, string>;
+    expect(created).toMatchObject({ deviceId: "pixel-8", provider: "fcm", platform: "android", appId: "com.example.app", tokenSuffix: token.slice(-8) });
+    expect(JSON.stringify(created)).not.toContain(token);
+
+    const second = await api(alice, "PUT", "/v1/devices/pixel-8", { provider: "fcm", token, platform: "android" });
+    expect(second.status).toBe(200);
+    const updated = (await second.json()) as Record<string, string>;
+    expect(updated.createdAt).toBe(created.createdAt);
+
+    const listed = (await (await api(alice, "GET", "/v1/devices")).json()) as { devices: Record<string, string>[] };
+    expect(listed.devices).toHaveLength(1);
+    expect(listed.devices[0]).toMatchObject({ deviceId: "pixel-8", tokenSuffix: token.slice(-8) });
+    expect(JSON.stringify(listed)).not.toContain(token);
+  });
+
+  it("stores APNs devices with their VoIP token and environment (production by default)", async () => {
+    const bob = user("bob");
+    const response = await api(bob, "PUT", "/v1/devices/iphone", { provider: "apns", token: apnsToken(1), voipToken: apnsToken(2), platform: "ios" });
+    expect(await response.json()).toMatchObject({ environment: "production", voipTokenSuffix: apnsToken(2).slice(-8) });
+    const [device] = await listDevices(env.DEVICES, bob);
+    expect(device).toMatchObject({ provider: "apns", token: apnsToken(1), voipToken: apnsToken(2), environment: "production" });
+  });
+
+  it.each([
+    ["an APNs token that is not hex", { provider: "apns", token: "z".repeat(64), platform: "ios" }, "token"],
+    ["a short APNs token", { provider: "apns", token: "ab12", platform: "ios" }, "token"],
+    ["a short FCM token", { provider: "fcm", token: "abc", platform: "android" }, "token"],
+    ["an FCM token with spaces", { provider: "fcm", token: `${"a".repeat(80)} b`, platform: "android" }, "token"],
+    ["an oversized FCM token", { provider: "fcm", token: "a".repeat(601), platform: "android" }, "token"],
+    ["APNs on android", { provider: "apns", token: apnsToken(3), platform: "android" }, "platform"],
+    ["a VoIP token on FCM", { provider: "fcm", token: fcmToken("x"), platform: "android", voipToken: apnsToken(4) }, "provider"],
+    ["an unknown provider", { provider: "hms", token: fcmToken("x"), platform: "android" }, "provider"],
+    ["an unknown field", { provider: "fcm", token: fcmToken("x"), platform: "android", extra: 1 }, "extra"],
+    ["a missing token", { provider: "fcm", platform: "android" }, "token"],
+  ])("answers 400 to %s", async (_name, body, field) => {
+    const response = await api(user("carol"), "PUT", "/v1/devices/d1", body);
+    expect(response.status).toBe(400);
+    const error = ((await response.json()) as { error: { code: string; message: string } }).error;
+    expect(error.code).toBe("invalid_request");
+    expect(error.message).toContain(field);
+  });
+
+  it("answers 400 to a bad device id", async () => {
+    const response = await api(user("carol"), "PUT", "/v1/devices/has%20space", { provider: "fcm", token: fcmToken("x"), platform: "android" });
+    expect(response.status).toBe(400);
+  });
+
+  it("keeps every one of 50 concurrent registrations for one user", async () => {
+    const dave = user("dave");
+    const responses = await Promise.all(
+      Array.from({ length: 50 }, (_, n) => api(dave, "PUT", `/v1/devices/device-${n}`, { provider: "fcm", token: fcmToken(`d${n}`), platform: "android" })),
+    );
+    expect(responses.map((response) => response.status)).toEqual(Array(50).fill(201));
+    const listed = (await (await api(dave, "GET", "/v1/devices")).json()) as { devices: { deviceId: string }[] };
+    expect(listed.devices.map((device) => device.deviceId).sort()).toEqual(Array.from({ length: 50 }, (_, n) => `device-${n}`).sort());
+  });
+});
+
+describe("isolation and ownership", () => {
+  it("shows and deletes only the caller's own devices", async () => {
+    const [erin, frank] = [user("erin"), user("frank")];
+    await api(erin, "PUT", "/v1/devices/phone", { provider: "fcm", token: fcmToken("erin"), platform: "android" });
+    expect(((await (await api(frank, "GET", "/v1/devices")).json()) as { devices: unknown[] }).devices).toEqual([]);
+    expect((await api(frank, "DELETE", "/v1/devices/phone")).status).toBe(404);
+    expect((await api(erin, "DELETE", "/v1/devices/phone")).status).toBe(204);
+    expect((await api(erin, "DELETE", "/v1/devices/phone")).status).toBe(404);
+    expect(((await (await api(erin, "GET", "/v1/devices")).json()) as { devices: unknown[] }).devices).toEqual([]);
+  });
+
+  it("moves a token that another user registers (a phone changed hands)", async () => {
+    const [gina, hank] = [user("gina"), user("hank")];
+    const token = fcmToken("shared");
+    await api(gina, "PUT", "/v1/devices/old-phone", { provider: "fcm", token, platform: "android" });
+    await api(hank, "PUT", "/v1/devices/new-phone", { provider: "fcm", token, platform: "android" });
+    expect(await listDevices(env.DEVICES, gina)).toEqual([]);
+    expect((await listDevices(env.DEVICES, hank)).map((device) => device.deviceId)).toEqual(["new-phone"]);
+  });
+});
+
+describe("removeDeadToken", () => {
+  it("removes the device whose token a provider reported dead, unless it re-registered since", async () => {
+    const ivy = user("ivy");
+    const t0 = new Date("2026-11-24T10:00:00Z");
+    await registerDevice(env.DEVICES, ivy, "a", { provider: "apns", token: apnsToken(10), platform: "ios" }, t0);
+    await registerDevice(env.DEVICES, ivy, "b", { provider: "apns", token: apnsToken(11), platform: "ios" }, new Date("2026-11-24T12:00:00Z"));
+    expect(await removeDeadToken(env.DEVICES, ivy, "a", apnsToken(10), new Date("2026-11-24T11:00:00Z"))).toBe("removed");
+    expect(await removeDeadToken(env.DEVICES, ivy, "b", apnsToken(11), new Date("2026-11-24T11:00:00Z"))).toBe("kept");
+    expect(await removeDeadToken(env.DEVICES, ivy, "b", apnsToken(99))).toBe("kept");
+    expect((await listDevices(env.DEVICES, ivy)).map((device) => device.deviceId)).toEqual(["b"]);
+  });
+
+  it("drops only the VoIP token when that one is dead", async () => {
+    const jack = user("jack");
+    await registerDevice(env.DEVICES, jack, "iphone", { provider: "apns", token: apnsToken(20), voipToken: apnsToken(21), platform: "ios" }, new Date());
+    expect(await removeDeadToken(env.DEVICES, jack, "iphone", apnsToken(21))).toBe("removed");
+    const [device] = await listDevices(env.DEVICES, jack);
+    expect(device).toMatchObject({ token: apnsToken(20) });
+    expect(device!.voipToken).toBeUndefined();
+  });
+});
