@@ -54,6 +54,16 @@ const TurnSecret = z
 /** An active call whose every socket has been closed this long ends with reason `failed`. */
 const UNATTENDED_TIMEOUT_MS = 120_000;
 
+/** The fields of a Google service-account JSON that FCM needs. */
+const ServiceAccountSchema = z.looseObject({
+  project_id: z.string().min(1),
+  client_email: z.string().min(3),
+  private_key: z.string().includes("PRIVATE KEY", { message: "must hold a PEM private key" }),
+});
+
+const serviceUrl = (fallback: string) =>
+  optionalText.pipe(z.url({ protocol: /^https?$/ }).optional()).transform((value) => (value ?? fallback).replace(/\/+$/, ""));
+
 const ConfigSchema = z
   .object({
     AUTH_JWKS_URL: optionalText.pipe(z.url({ protocol: /^https?$/ }).optional()),
@@ -77,6 +87,15 @@ const ConfigSchema = z
     SIGNAL_MAX_FRAME_BYTES: wholeNumber(65_536, "bytes", 1024),
     SIGNAL_MAX_FRAMES_PER_SECOND: wholeNumber(50, "frames", 1),
     SIGNAL_MAX_CONNECTIONS: wholeNumber(8, "connections", 2),
+    FCM_SERVICE_ACCOUNT: z.preprocess((value) => (typeof value === "string" && value.trim() === "" ? undefined : value), json(ServiceAccountSchema).optional()),
+    FCM_BASE_URL: serviceUrl("https://fcm.googleapis.com"),
+    FCM_IID_URL: serviceUrl("https://iid.googleapis.com"),
+    GOOGLE_TOKEN_URL: serviceUrl("https://oauth2.googleapis.com/token"),
+    APNS_KEY: optionalText.pipe(z.string().includes("PRIVATE KEY", { message: "must be the .p8 key (PEM)" }).optional()),
+    APNS_KEY_ID: optionalText.pipe(z.string().regex(/^[A-Z0-9]{10}$/, "is the 10-character key id").optional()),
+    APNS_TEAM_ID: optionalText.pipe(z.string().regex(/^[A-Z0-9]{10}$/, "is the 10-character team id").optional()),
+    APNS_BUNDLE_ID: optionalText.pipe(z.string().regex(/^[A-Za-z0-9.-]+$/, "is an app bundle id").optional()),
+    APNS_BASE_URL: optionalText.pipe(z.url({ protocol: /^https?$/ }).optional()),
     CORS_ALLOWED_ORIGINS: optionalText.transform(list).pipe(
       z.array(
         z.union([z.literal("*"), z.url().refine((url) => new URL(url).origin === url, "must be a bare origin")]),
@@ -99,6 +118,10 @@ const ConfigSchema = z
     }
     if (env.TURN_CREDENTIAL_TTL < 60 || env.TURN_CREDENTIAL_TTL > env.TURN_MAX_TTL) {
       ctx.addIssue({ code: "custom", path: ["TURN_CREDENTIAL_TTL"], message: "must be within [60, TURN_MAX_TTL]" });
+    }
+    const apns = [env.APNS_KEY, env.APNS_KEY_ID, env.APNS_TEAM_ID, env.APNS_BUNDLE_ID];
+    if (apns.some(Boolean) && !apns.every(Boolean)) {
+      ctx.addIssue({ code: "custom", path: ["APNS_KEY"], message: "APNS_KEY, APNS_KEY_ID, APNS_TEAM_ID and APNS_BUNDLE_ID go together" });
     }
     const regions = env.TURN_POOLS.map((pool) => pool.region);
     if (new Set(regions).size !== regions.length) {
@@ -125,6 +148,28 @@ const ConfigSchema = z
       maxFrameBytes: env.SIGNAL_MAX_FRAME_BYTES,
       maxFramesPerSecond: env.SIGNAL_MAX_FRAMES_PER_SECOND,
       maxConnections: env.SIGNAL_MAX_CONNECTIONS,
+    },
+    push: {
+      fcm: env.FCM_SERVICE_ACCOUNT
+        ? {
+            projectId: env.FCM_SERVICE_ACCOUNT.project_id,
+            clientEmail: env.FCM_SERVICE_ACCOUNT.client_email,
+            privateKey: env.FCM_SERVICE_ACCOUNT.private_key,
+            baseUrl: env.FCM_BASE_URL,
+            iidUrl: env.FCM_IID_URL,
+            tokenUrl: env.GOOGLE_TOKEN_URL,
+          }
+        : undefined,
+      apns:
+        env.APNS_KEY && env.APNS_KEY_ID && env.APNS_TEAM_ID && env.APNS_BUNDLE_ID
+          ? {
+              key: env.APNS_KEY,
+              keyId: env.APNS_KEY_ID,
+              teamId: env.APNS_TEAM_ID,
+              bundleId: env.APNS_BUNDLE_ID,
+              baseUrl: env.APNS_BASE_URL?.replace(/\/+$/, ""),
+            }
+          : undefined,
     },
     cors: { allowedOrigins: env.CORS_ALLOWED_ORIGINS },
   }));

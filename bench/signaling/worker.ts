@@ -2,9 +2,9 @@
 // wrangler dev serves both, so the call room's relay can be compared with the least a Durable
 // Object relay can do. Not deployed, not part of src/.
 import { DurableObject } from "cloudflare:workers";
-import app from "../../src/index";
+import service from "../../src/index";
 
-export { CallRoom } from "../../src/calls/room";
+export { CallRoom, ApnsProviderToken } from "../../src/index";
 
 interface BenchEnv extends Env {
   ECHO_RELAY: DurableObjectNamespace<EchoRelay>;
@@ -31,6 +31,7 @@ export default {
   fetch(request, env, ctx) {
     const { pathname } = new URL(request.url);
     if (pathname.startsWith("/bench/echo/")) return env.ECHO_RELAY.get(env.ECHO_RELAY.idFromName(pathname)).fetch(request);
-    return app.fetch(request, env, ctx);
+    return service.fetch(request, env, ctx);
   },
+  queue: service.queue,
 } satisfies ExportedHandler<BenchEnv>;

@@ -85,7 +85,7 @@ export function createCall(
     ringDeadline: now + limits.ringTimeoutMs,
     declined: [],
   };
-  return { call, effects: [notify(call, "incoming-call", call.callees, now)] };
+  return { call, effects: [notify(call, "incoming-call", call.callees, now, { ringsUntil: call.ringDeadline })] };
 }
 
 /**
@@ -213,7 +213,7 @@ function notify(
   kind: CallNotification["kind"],
   recipients: string[],
   at: number,
-  extra: { reason?: string; answeredBy?: string } = {},
+  extra: { reason?: string; answeredBy?: string; ringsUntil?: number } = {},
 ): Effect {
   return {
     type: "notify",

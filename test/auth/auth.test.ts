@@ -7,7 +7,7 @@
 import { env } from "cloudflare:workers";
 import { SignJWT } from "jose";
 import { describe, expect, it } from "vitest";
-import app from "../../src/index";
+import { app } from "../../src/api";
 import { TEST_ENV } from "../support/env";
 import { b64url, jwksUrl, signWithJwksKey, tokenFor } from "../support/tokens";
 

@@ -34,7 +34,10 @@ describe("createCall", () => {
     const { call, effects } = createCall({ callId: "c", caller: "alice", callees: ["bob", "carol", "bob"], media: "audio" }, T0, limits);
     expect(call).toMatchObject({ state: "ringing", callees: ["bob", "carol"], createdAt: T0, ringDeadline: T0 + 45_000, declined: [] });
     expect(effects).toEqual([
-      { type: "notify", notification: { kind: "incoming-call", callId: "c", recipients: ["bob", "carol"], caller: "alice", media: "audio", at: T0 } },
+      {
+        type: "notify",
+        notification: { kind: "incoming-call", callId: "c", recipients: ["bob", "carol"], caller: "alice", media: "audio", ringsUntil: T0 + 45_000, at: T0 },
+      },
     ]);
   });
 });

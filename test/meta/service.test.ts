@@ -5,7 +5,7 @@
  */
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
-import app from "../../src/index";
+import { app } from "../../src/api";
 import { version } from "../../package.json";
 import { authHeader } from "../support/tokens";
 

@@ -5,7 +5,7 @@
  */
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import app from "../../src/index";
+import { app } from "../../src/api";
 import { turnPassword } from "../../src/turn/credentials";
 import { TEST_ENV } from "../support/env";
 import { authHeader } from "../support/tokens";

@@ -1,0 +1,65 @@
+import { DurableObject } from "cloudflare:workers";
+import { importPKCS8, SignJWT } from "jose";
+import { getConfig, type Config } from "../config";
+
+export type ApnsConfig = NonNullable<Config["push"]["apns"]>;
+
+interface ProviderToken {
+  token: string;
+  issuedAt: number;
+}
+
+// Apple: refresh no more often than every 20 minutes and at least every 60. Mint at 45, use a
+// locally cached copy until 40, so every isolate moves to the new token before the old expires.
+const MINT_AFTER_MS = 45 * 60_000;
+const LOCAL_USE_MS = 40 * 60_000;
+const MIN_AGE_MS = 20 * 60_000;
+
+/**
+ * The one place a team's APNs provider token is minted: APNs answers
+ * `TooManyProviderTokenUpdates` when a team mints too often, and every isolate of every colo
+ * would otherwise mint its own. One instance per team and key (`idFromName`), strongly
+ * consistent, so all of them share one token.
+ */
+export class ApnsProviderToken extends DurableObject<Env> {
+  /** The current token; a new one when it is old, or when APNs refused `rejected` and it is still current. */
+  async current(rejected?: string): Promise<ProviderToken> {
+    const apns = getConfig(this.env).push.apns;
+    if (!apns) throw new Error("APNs is not configured");
+    const stored = this.ctx.storage.kv.get<ProviderToken>("token");
+    const now = Date.now();
+    const stale = stored && rejected === stored.token;
+    if (stored && !stale && now - stored.issuedAt < MINT_AFTER_MS) return stored;
+    if (stale && now - stored.issuedAt < MIN_AGE_MS) {
+      console.warn(JSON.stringify({ level: "warn", event: "apns_token_renewed_early", ageSeconds: Math.round((now - stored.issuedAt) / 1000) }));
+    }
+    const minted = { token: await mintProviderToken(apns, now), issuedAt: now };
+    this.ctx.storage.kv.put("token", minted);
+    return minted;
+  }
+}
+
+/** Signs an APNs provider token: ES256, `kid` = key id, `iss` = team id, `iat` = now. */
+export async function mintProviderToken(apns: ApnsConfig, now: number): Promise<string> {
+  return new SignJWT({})
+    .setProtectedHeader({ alg: "ES256", kid: apns.keyId })
+    .setIssuer(apns.teamId)
+    .setIssuedAt(Math.floor(now / 1000))
+    .sign(await importPKCS8(apns.key, "ES256"));
+}
+
+const local = new Map<string, ProviderToken>();
+
+/**
+ * The provider token to send with, from this isolate's copy while it is young enough, else from
+ * the team's {@link ApnsProviderToken} object. Pass `rejected` after a 403 Expired/Invalid
+ * ProviderToken to get a new one.
+ */
+export async function apnsProviderToken(env: Env, apns: ApnsConfig, rejected?: string): Promise<string> {
+  const name = `${apns.teamId}:${apns.keyId}`;
+  const cached = local.get(name);
+  if (cached && cached.token !== rejected && Date.now() - cached.issuedAt < LOCAL_USE_MS) return cached.token;
+  const fresh = await env.APNS_TOKENS.get(env.APNS_TOKENS.idFromName(name)).current(rejected);
+  local.set(name, fresh);
+  return fresh.token;
+}

@@ -1,0 +1,42 @@
+import type { Device } from "../devices/store";
+import { apnsProviderToken, type ApnsConfig } from "./apns-auth";
+import type { ApnsRequest } from "./messages";
+import { classifyApns, type DeliveryOutcome } from "./outcome";
+
+const PRODUCTION = "https://api.push.apple.com";
+const SANDBOX = "https://api.sandbox.push.apple.com";
+
+/**
+ * Sends one APNs request to the device's environment (`APNS_BASE_URL` replaces both when set).
+ * A 403 Expired/InvalidProviderToken gets one new provider token and one more try.
+ *
+ * Deployed Workers reach APNs over HTTP/2, which APNs requires; `wrangler dev` does not, so
+ * local sends only work against a fake APNs at `APNS_BASE_URL`.
+ */
+export async function sendApns(env: Env, apns: ApnsConfig, device: Device, request: ApnsRequest, fetcher: typeof fetch): Promise<DeliveryOutcome> {
+  const base = apns.baseUrl ?? (device.environment === "sandbox" ? SANDBOX : PRODUCTION);
+  let rejected: string | undefined;
+  for (let round = 0; round < 2; round++) {
+    let token: string;
+    try {
+      token = await apnsProviderToken(env, apns, rejected);
+    } catch (error) {
+      return { status: "retry", reason: `provider token: ${error instanceof Error ? error.message : String(error)}` };
+    }
+    let response: Response;
+    try {
+      response = await fetcher(`${base}/3/device/${request.token}`, {
+        method: "POST",
+        headers: { authorization: `bearer ${token}`, "content-type": "application/json", ...request.headers },
+        body: request.payload,
+        signal: AbortSignal.timeout(10_000),
+      });
+    } catch (error) {
+      return { status: "retry", reason: `network: ${error instanceof Error ? error.message : String(error)}` };
+    }
+    const outcome = classifyApns(response.status, await response.json().catch(() => null), response.headers.get("retry-after"));
+    if (outcome.status !== "reauth") return outcome;
+    rejected = token;
+  }
+  return { status: "failed", reason: "APNs refused a freshly minted provider token" };
+}
