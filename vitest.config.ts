@@ -12,22 +12,36 @@ export default defineConfig({
     projects: [
       {
         plugins: [
-          cloudflareTest(({ inject }) => ({
-            wrangler: { configPath: "./wrangler.toml" },
-            miniflare: {
-              bindings: {
-                ...TEST_ENV,
-                TEST_JWKS_URL: inject<string>("jwksUrl"),
-                TEST_JWKS_KEYS: inject<string>("jwksPrivateKeys"),
+          cloudflareTest(({ inject }) => {
+            const fake = JSON.parse(inject<string>("pushFake")) as Record<string, string>;
+            return {
+              wrangler: { configPath: "./wrangler.toml" },
+              miniflare: {
+                bindings: {
+                  ...TEST_ENV,
+                  TEST_JWKS_URL: inject<string>("jwksUrl"),
+                  TEST_JWKS_KEYS: inject<string>("jwksPrivateKeys"),
+                  // Push providers are the fakes of test/support/fake-push.ts.
+                  TEST_PUSH_FAKE_URL: fake.url!,
+                  FCM_SERVICE_ACCOUNT: fake.serviceAccount!,
+                  GOOGLE_TOKEN_URL: `${fake.url}/token`,
+                  FCM_BASE_URL: fake.url!,
+                  FCM_IID_URL: fake.url!,
+                  APNS_KEY: fake.apnsKey!,
+                  APNS_KEY_ID: fake.apnsKeyId!,
+                  APNS_TEAM_ID: fake.apnsTeamId!,
+                  APNS_BUNDLE_ID: fake.bundleId!,
+                  APNS_BASE_URL: fake.url!,
+                },
               },
-            },
-          })),
+            };
+          }),
         ],
         test: {
           name: "workers",
           include: ["test/**/*.test.ts"],
           exclude: ["test/node/**"],
-          globalSetup: ["test/support/jwks-server.ts"],
+          globalSetup: ["test/support/jwks-server.ts", "test/support/fake-push-setup.ts"],
         },
       },
       {

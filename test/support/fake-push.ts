@@ -1,0 +1,231 @@
+import { randomUUID } from "node:crypto";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { exportPKCS8, exportSPKI, generateKeyPair, importSPKI, jwtVerify, decodeProtectedHeader } from "jose";
+
+/**
+ * Fake Google OAuth, FCM HTTP v1 (+ Instance ID topics) and APNs on 127.0.0.1, verifying what
+ * the real ones verify: the RS256 service-account assertion (issuer, audience, scope, ≤ 1 h), the
+ * FCM bearer token and message shape, the APNs ES256 provider token (kid, iss, iat age), headers
+ * and payload limits. Any target can be scripted to answer with the providers' real errors.
+ * Keys are generated at start; nothing private is committed.
+ *
+ * Control (for tests): POST /_control/script {target, responses: [{status, body?, retryAfter?}]}
+ * queues answers for a token (FCM token, `topic:<name>`, or APNs device token);
+ * GET /_control/records?target=... lists what was received for it.
+ */
+export interface FakePush {
+  url: string;
+  serviceAccount: string;
+  apnsKey: string;
+  apnsKeyId: string;
+  apnsTeamId: string;
+  bundleId: string;
+  close: () => Promise<void>;
+}
+
+export interface Scripted {
+  status: number;
+  body?: unknown;
+  retryAfter?: string;
+}
+
+export interface Received {
+  kind: "token" | "fcm" | "iid" | "apns";
+  target: string;
+  authorization: string;
+  headers: Record<string, string>;
+  body: unknown;
+  status: number;
+  at: number;
+}
+
+const FCM_SCOPE = "https://www.googleapis.com/auth/firebase.messaging";
+
+export async function startFakePush(options: { latencyMs?: number } = {}): Promise<FakePush> {
+  const project = "fake-project";
+  const clientEmail = "push@fake-project.iam.gserviceaccount.com";
+  const apnsKeyId = "ABC123DEFG";
+  const apnsTeamId = "TEAM123456";
+  const bundleId = "com.example.calls";
+  const rsa = await generateKeyPair("RS256", { extractable: true, modulusLength: 2048 });
+  const ec = await generateKeyPair("ES256", { extractable: true });
+  const saPublic = await importSPKI(await exportSPKI(rsa.publicKey), "RS256");
+  const apnsPublic = await importSPKI(await exportSPKI(ec.publicKey), "ES256");
+
+  const scripts = new Map<string, Scripted[]>();
+  const records: Received[] = [];
+  const accessTokens = new Set<string>();
+  let url = "";
+
+  const answer = (response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
+    const send = () => {
+      response.writeHead(status, { "content-type": "application/json", ...headers });
+      response.end(body === undefined ? "" : JSON.stringify(body));
+    };
+    if (options.latencyMs) setTimeout(send, options.latencyMs);
+    else send();
+  };
+  const record = (entry: Omit<Received, "at">) => records.push({ ...entry, at: Date.now() });
+  const scripted = (target: string) => scripts.get(target)?.shift();
+  const fcmError = (status: number, errorCode: string, message: string) => ({
+    error: { code: status, message, status: errorCode, details: [{ "@type": "type.googleapis.com/google.firebase.fcm.v1.FcmError", errorCode }] },
+  });
+
+  async function handle(request: IncomingMessage, response: ServerResponse, raw: string) {
+    const path = new URL(request.url ?? "/", "http://fake").pathname;
+    const headers = Object.fromEntries(Object.entries(request.headers).map(([k, v]) => [k, String(v)]));
+    const authorization = headers.authorization ?? "";
+
+    if (request.method === "POST" && path === "/_control/script") {
+      const { target, responses } = JSON.parse(raw) as { target: string; responses: Scripted[] };
+      scripts.set(target, [...(scripts.get(target) ?? []), ...responses]);
+      return answer(response, 200, { ok: true });
+    }
+    if (request.method === "GET" && path === "/_control/records") {
+      const target = new URL(request.url ?? "/", "http://fake").searchParams.get("target");
+      return answer(response, 200, records.filter((entry) => target === null || entry.target === target));
+    }
+
+    if (request.method === "POST" && path === "/token") {
+      const form = new URLSearchParams(raw);
+      try {
+        if (form.get("grant_type") !== "urn:ietf:params:oauth:grant-type:jwt-bearer") throw new Error("grant_type");
+        const { payload } = await jwtVerify(form.get("assertion") ?? "", saPublic, {
+          algorithms: ["RS256"],
+          issuer: clientEmail,
+          audience: `${url}/token`,
+          requiredClaims: ["iat", "exp"],
+        });
+        if (payload.exp! - payload.iat! > 3600) throw new Error("lifetime over 1 h");
+        if (!String(payload.scope ?? "").split(" ").includes(FCM_SCOPE)) throw new Error("scope");
+      } catch (error) {
+        record({ kind: "token", target: "token", authorization, headers, body: { error: String(error) }, status: 400 });
+        return answer(response, 400, { error: "invalid_grant", error_description: String(error) });
+      }
+      const token = `ya29.fake-${randomUUID()}`;
+      accessTokens.add(token);
+      record({ kind: "token", target: "token", authorization, headers, body: {}, status: 200 });
+      return answer(response, 200, { access_token: token, expires_in: 3599, token_type: "Bearer" });
+    }
+
+    const fcmSend = /^\/v1\/projects\/([^/]+)\/messages:send$/.exec(path);
+    if (request.method === "POST" && fcmSend) {
+      const body = JSON.parse(raw) as { message?: Record<string, unknown> };
+      const message = body.message ?? {};
+      const target = typeof message.token === "string" ? message.token : `topic:${String(message.topic)}`;
+      const reply = (status: number, payload: unknown, extra: Record<string, string> = {}) => {
+        record({ kind: "fcm", target, authorization, headers, body, status });
+        return answer(response, status, payload, extra);
+      };
+      if (!accessTokens.has(authorization.replace(/^Bearer /, ""))) return reply(401, fcmError(401, "UNAUTHENTICATED", "Request had invalid authentication credentials."));
+      if (fcmSend[1] !== project) return reply(403, fcmError(403, "SENDER_ID_MISMATCH", "SenderId mismatch"));
+      const problem = fcmShapeProblem(message, raw);
+      if (problem) return reply(400, fcmError(400, "INVALID_ARGUMENT", problem));
+      const next = scripted(target);
+      if (next) return reply(next.status, next.body ?? {}, next.retryAfter ? { "retry-after": next.retryAfter } : {});
+      return reply(200, { name: `projects/${project}/messages/${randomUUID()}` });
+    }
+
+    const iid = /^\/iid\/v1:(batchAdd|batchRemove)$/.exec(path);
+    if (request.method === "POST" && iid) {
+      const body = JSON.parse(raw) as { to?: string; registration_tokens?: string[] };
+      const ok = accessTokens.has(authorization.replace(/^Bearer /, "")) && headers.access_token_auth === "true";
+      const valid = typeof body.to === "string" && body.to.startsWith("/topics/") && Array.isArray(body.registration_tokens) && body.registration_tokens.length <= 1000;
+      const status = !ok ? 401 : !valid ? 400 : 200;
+      record({ kind: "iid", target: body.to ?? "", authorization, headers, body, status });
+      if (status !== 200) return answer(response, status, { error: status === 401 ? "Unauthorized" : "InvalidRequest" });
+      return answer(response, 200, { results: body.registration_tokens!.map((token) => (scripted(`iid:${token}`)?.body as object) ?? {}) });
+    }
+
+    const apns = /^\/3\/device\/([^/]+)$/.exec(path);
+    if (request.method === "POST" && apns) {
+      const target = apns[1]!;
+      const reply = (status: number, payload: unknown, extra: Record<string, string> = {}) => {
+        record({ kind: "apns", target, authorization, headers, body: raw ? JSON.parse(raw) : null, status });
+        return answer(response, status, payload, { "apns-id": randomUUID(), ...extra });
+      };
+      const jwt = authorization.replace(/^bearer /, "");
+      try {
+        if (decodeProtectedHeader(jwt).kid !== apnsKeyId) return reply(403, { reason: "InvalidProviderToken" });
+        const { payload } = await jwtVerify(jwt, apnsPublic, { algorithms: ["ES256"], issuer: apnsTeamId, requiredClaims: ["iat"] });
+        const age = Date.now() / 1000 - payload.iat!;
+        if (age > 3600) return reply(403, { reason: "ExpiredProviderToken" });
+        if (age < -60) return reply(403, { reason: "InvalidProviderToken" });
+      } catch {
+        return reply(403, { reason: "InvalidProviderToken" });
+      }
+      const problem = apnsProblem(headers, raw, target, bundleId);
+      if (problem) return reply(problem.status, { reason: problem.reason });
+      const next = scripted(target);
+      if (next) return reply(next.status, next.body ?? {}, next.retryAfter ? { "retry-after": next.retryAfter } : {});
+      return reply(200, undefined);
+    }
+    return answer(response, 404, { error: "not found" });
+  }
+
+  const server = createServer((request, response) => {
+    let raw = "";
+    request.on("data", (chunk: Buffer) => (raw += chunk.toString("utf8")));
+    request.on("end", () => {
+      handle(request, response, raw).catch((error: unknown) => answer(response, 500, { error: String(error) }));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  const serviceAccount = JSON.stringify({
+    type: "service_account",
+    project_id: project,
+    private_key_id: "fake",
+    private_key: await exportPKCS8(rsa.privateKey),
+    client_email: clientEmail,
+    token_uri: `${url}/token`,
+  });
+  return {
+    url,
+    serviceAccount,
+    apnsKey: await exportPKCS8(ec.privateKey),
+    apnsKeyId,
+    apnsTeamId,
+    bundleId,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+function fcmShapeProblem(message: Record<string, unknown>, raw: string): string | undefined {
+  if (Buffer.byteLength(raw) > 4096) return "Message is too big";
+  const targets = ["token", "topic", "condition"].filter((key) => key in message);
+  if (targets.length !== 1) return "exactly one of token, topic, condition";
+  if (typeof message.token === "string" && !/^[A-Za-z0-9_:\-.]{64,600}$/.test(message.token)) return "The registration token is not a valid FCM registration token";
+  const data = message.data as Record<string, unknown> | undefined;
+  if (data && Object.values(data).some((value) => typeof value !== "string")) return "data values must be strings";
+  const android = message.android as { priority?: string; ttl?: string } | undefined;
+  if (android?.priority && !["high", "normal"].includes(android.priority)) return "android.priority";
+  if (android?.ttl && !/^\d+(\.\d+)?s$/.test(android.ttl)) return "android.ttl";
+  return undefined;
+}
+
+function apnsProblem(headers: Record<string, string>, raw: string, token: string, bundleId: string): { status: number; reason: string } | undefined {
+  if (!/^[0-9a-fA-F]{64,200}$/.test(token)) return { status: 400, reason: "BadDeviceToken" };
+  const pushType = headers["apns-push-type"];
+  const topic = headers["apns-topic"];
+  if (!["alert", "background", "voip"].includes(pushType ?? "")) return { status: 400, reason: "InvalidPushType" };
+  if (!topic) return { status: 400, reason: "MissingTopic" };
+  if (topic !== (pushType === "voip" ? `${bundleId}.voip` : bundleId)) return { status: 400, reason: "TopicDisallowed" };
+  if (pushType === "background" && headers["apns-priority"] !== "5") return { status: 400, reason: "BadPriority" };
+  if (!["5", "10"].includes(headers["apns-priority"] ?? "10")) return { status: 400, reason: "BadPriority" };
+  if (headers["apns-expiration"] && !/^\d+$/.test(headers["apns-expiration"])) return { status: 400, reason: "BadExpirationDate" };
+  if ((headers["apns-collapse-id"] ?? "").length > 64) return { status: 400, reason: "BadCollapseId" };
+  if (Buffer.byteLength(raw) > (pushType === "voip" ? 5120 : 4096)) return { status: 413, reason: "PayloadTooLarge" };
+  let payload: { aps?: Record<string, unknown> };
+  try {
+    payload = JSON.parse(raw) as typeof payload;
+  } catch {
+    return { status: 400, reason: "PayloadEmpty" };
+  }
+  if (!payload.aps) return { status: 400, reason: "PayloadEmpty" };
+  if (pushType === "background" && payload.aps["content-available"] !== 1) return { status: 400, reason: "BadPayload" };
+  if (pushType === "alert" && !payload.aps.alert) return { status: 400, reason: "BadPayload" };
+  return undefined;
+}

@@ -1,0 +1,30 @@
+import { env } from "cloudflare:workers";
+import type { Received, Scripted } from "./fake-push";
+
+/** The fake providers' base URL (test/support/fake-push.ts). */
+export const fakeUrl = () => (env as unknown as { TEST_PUSH_FAKE_URL: string }).TEST_PUSH_FAKE_URL;
+
+/** Queues answers at the fake for one target (FCM token, `topic:<name>`, APNs token, `iid:<token>`). */
+export async function script(target: string, responses: Scripted[]): Promise<void> {
+  await fetch(`${fakeUrl()}/_control/script`, { method: "POST", body: JSON.stringify({ target, responses }) });
+}
+
+/** What the fake received for `target`. */
+export async function received(target: string): Promise<Received[]> {
+  return (await (await fetch(`${fakeUrl()}/_control/records?target=${encodeURIComponent(target)}`)).json()) as Received[];
+}
+
+/** Waits (bounded) until the fake has received `count` requests for `target`. */
+export async function receivedAtLeast(target: string, count: number, timeoutMs = 10_000): Promise<Received[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const records = await received(target);
+    if (records.length >= count) return records;
+    if (Date.now() > deadline) throw new Error(`fake got ${records.length} of ${count} requests for ${target} within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** Unique, valid-looking tokens per test. */
+export const fcmToken = () => `fcm-${crypto.randomUUID()}:APA91b${"x".repeat(100)}`;
+export const apnsToken = () => Array.from(crypto.getRandomValues(new Uint8Array(32)), (b) => b.toString(16).padStart(2, "0")).join("");
