@@ -40,7 +40,7 @@ describe("fcmMessage", () => {
     const { message } = fcmMessage(call("call-ended"), { token: "t" }, NOW) as { message: Record<string, Record<string, unknown>> };
     expect(message.notification).toEqual({ title: "Call ended", body: "The call has ended" });
     expect(message.android).toMatchObject({ priority: "high", collapse_key: "CALL123", notification: { channel_id: "calls", tag: "CALL123" } });
-    expect(message.data.type).toBe("call-ended");
+    expect(message.data!.type).toBe("call-ended");
   });
 
   it("sends custom notifications with their own title, data, priority and collapse key", () => {
