@@ -1,0 +1,302 @@
+/**
+ * Push delivery end to end in workerd against the fake providers (test/support/fake-push.ts),
+ * which verify signatures, headers and payloads like the real ones:
+ * - calls notify registered devices for real (incoming, ended, missed);
+ * - every provider error code maps to the right action (remove, retry, renew credentials, fail);
+ * - retries go through the queue with back-off and deliver once;
+ * - /v1/push/send and topics.
+ * Not covered: HTTP/2 to the real APNs (deployed Workers only), real Google and Apple.
+ */
+import { env } from "cloudflare:workers";
+import { createExecutionContext, createMessageBatch, getQueueResult, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { describe, expect, it, vi } from "vitest";
+import { getDevice, listDevices, registerDevice, type Device } from "../../src/devices/store";
+import worker from "../../src/index";
+import { deliverToDevice, pushContext, type PushJob } from "../../src/push/dispatch";
+import type { PushNotification } from "../../src/push/notifications";
+import { api, placeCall, user } from "../support/calls";
+import { apnsToken, fcmToken, received, receivedAtLeast, script } from "../support/push";
+import { authHeader } from "../support/tokens";
+
+const fcmError = (status: number, errorCode: string, message = "") => ({
+  status,
+  body: { error: { code: status, message, status: errorCode, details: [{ "@type": "type.googleapis.com/google.firebase.fcm.v1.FcmError", errorCode }] } },
+});
+
+async function android(userId: string, token = fcmToken()): Promise<Device> {
+  return (await registerDevice(env.DEVICES, userId, `android-${crypto.randomUUID().slice(0, 6)}`, { provider: "fcm", token, platform: "android" }, new Date())).device;
+}
+
+async function iphone(userId: string, withVoip = true, registeredAt = new Date()): Promise<Device> {
+  const registration = { provider: "apns" as const, token: apnsToken(), platform: "ios" as const, environment: "sandbox" as const, ...(withVoip ? { voipToken: apnsToken() } : {}) };
+  return (await registerDevice(env.DEVICES, userId, `iphone-${crypto.randomUUID().slice(0, 6)}`, registration, registeredAt)).device;
+}
+
+const custom = (): PushNotification => ({
+  id: crypto.randomUUID(),
+  kind: "custom",
+  createdAt: Date.now(),
+  expiresAt: Date.now() + 3600_000,
+  content: { title: "Hello", body: "World", priority: "high" },
+});
+
+const body = <T>(record: { body: unknown }) => record.body as T;
+type FcmBody = { message: { token?: string; topic?: string; data: Record<string, string>; notification?: object; android: Record<string, unknown> } };
+
+describe("calls notify devices", () => {
+  it("rings an Android callee with a high-priority data-only message, signed access token verified", async () => {
+    const [alice, bob] = [user("alice"), user("bob")];
+    const phone = await android(bob);
+    const { callId } = await placeCall(alice, [bob]);
+    const [push] = await receivedAtLeast(phone.token, 1);
+    expect(push!.status).toBe(200);
+    const { message } = body<FcmBody>(push!);
+    expect(message.notification).toBeUndefined();
+    expect(message.data).toMatchObject({ type: "incoming-call", callId, caller: alice, media: "video" });
+    expect(message.android).toMatchObject({ priority: "high", collapse_key: callId });
+    expect(push!.authorization).toMatch(/^Bearer ya29\.fake-/);
+  });
+
+  it("rings an iPhone over VoIP, then tells its main token the call ended when the callee declines", async () => {
+    const [alice, bob] = [user("alice"), user("bob")];
+    const phone = await iphone(bob);
+    const { callId } = await placeCall(alice, [bob]);
+    const [voip] = await receivedAtLeast(phone.voipToken!, 1);
+    expect(voip!.status).toBe(200);
+    expect(voip!.headers).toMatchObject({ "apns-push-type": "voip", "apns-topic": "com.example.calls.voip", "apns-priority": "10", "apns-collapse-id": callId });
+
+    await api(bob, "POST", `/v1/calls/${callId}/decline`);
+    const [ended] = await receivedAtLeast(phone.token, 1);
+    expect(ended!.headers).toMatchObject({ "apns-push-type": "alert", "apns-topic": "com.example.calls" });
+    expect(body<Record<string, unknown>>(ended!)).toMatchObject({ type: "call-ended", reason: "declined", aps: { alert: { title: "Call ended" } } });
+    expect(await received(phone.voipToken!)).toHaveLength(1);
+  });
+
+  it("sends a missed-call push when the ring times out", async () => {
+    const [alice, bob] = [user("alice"), user("bob")];
+    const phone = await android(bob);
+    const { callId } = await placeCall(alice, [bob]);
+    await receivedAtLeast(phone.token, 1);
+    const stub = env.CALL_ROOM.get(env.CALL_ROOM.idFromName(callId));
+    await runInDurableObject(stub, (_room, state) => {
+      state.storage.kv.put("call", { ...state.storage.kv.get<object>("call")!, ringDeadline: Date.now() - 1 });
+    });
+    await runDurableObjectAlarm(stub);
+    const [, missed] = await receivedAtLeast(phone.token, 2);
+    expect(body<FcmBody>(missed!).message.data).toMatchObject({ type: "missed-call", callId });
+    expect(body<FcmBody>(missed!).message.notification).toEqual({ title: "Missed call", body: `You missed a call from ${alice}` });
+  });
+});
+
+describe("FCM answers", () => {
+  it.each([
+    ["UNREGISTERED", fcmError(404, "UNREGISTERED", "Requested entity was not found."), "dead", true],
+    ["INVALID_ARGUMENT for the token", fcmError(400, "INVALID_ARGUMENT", "The registration token is not a valid FCM registration token"), "dead", true],
+    ["SENDER_ID_MISMATCH", fcmError(403, "SENDER_ID_MISMATCH", "SenderId mismatch"), "dead", true],
+    ["UNAVAILABLE", { ...fcmError(503, "UNAVAILABLE"), retryAfter: "3" }, "retry", false],
+    ["INTERNAL", fcmError(500, "INTERNAL"), "retry", false],
+    ["QUOTA_EXCEEDED", fcmError(429, "QUOTA_EXCEEDED"), "retry", false],
+    ["another INVALID_ARGUMENT", fcmError(400, "INVALID_ARGUMENT", "Invalid JSON payload"), "failed", false],
+  ])("%s → %s%s", async (_name, answer, status, removed) => {
+    const device = await android(user("u"));
+    await script(device.token, [answer]);
+    const result = await deliverToDevice(pushContext(env), custom(), device);
+    expect(result.status).toBe(status);
+    expect((await getDevice(env.DEVICES, device.userId, device.deviceId)) === null).toBe(removed);
+    expect(await received(device.token)).toHaveLength(1);
+  });
+
+  it("renews the access token once on 401 and delivers with the new one", async () => {
+    const device = await android(user("u"));
+    await script(device.token, [fcmError(401, "UNAUTHENTICATED", "Request had invalid authentication credentials.")]);
+    expect((await deliverToDevice(pushContext(env), custom(), device)).status).toBe("delivered");
+    const [refused, accepted] = await received(device.token);
+    expect(refused!.status).toBe(401);
+    expect(accepted!.status).toBe(200);
+    expect(accepted!.authorization).not.toBe(refused!.authorization);
+  });
+
+  it("reuses the cached access token across sends", async () => {
+    const [a, b] = [await android(user("u")), await android(user("u"))];
+    await deliverToDevice(pushContext(env), custom(), a);
+    await deliverToDevice(pushContext(env), custom(), b);
+    expect((await received(a.token))[0]!.authorization).toBe((await received(b.token))[0]!.authorization);
+  });
+
+  it("treats a network failure as transient", async () => {
+    const push = pushContext(env);
+    // The access token comes from the cache; the send itself fails the way a dropped connection does.
+    await deliverToDevice(push, custom(), await android(user("u")));
+    const broken = { ...push, fetcher: async () => Promise.reject(new TypeError("Network connection lost.")) };
+    expect(await deliverToDevice(broken, custom(), await android(user("u")))).toMatchObject({ status: "retry", reason: "network: Network connection lost." });
+  });
+});
+
+describe("APNs answers", () => {
+  it.each([
+    ["BadDeviceToken", { status: 400, body: { reason: "BadDeviceToken" } }, "dead", true],
+    ["DeviceTokenNotForTopic", { status: 400, body: { reason: "DeviceTokenNotForTopic" } }, "dead", true],
+    ["Unregistered after the registration", { status: 410, body: { reason: "Unregistered", timestamp: Date.now() + 60_000 } }, "dead", true],
+    ["Unregistered before a later registration", { status: 410, body: { reason: "Unregistered", timestamp: Date.now() - 3600_000 } }, "dead", false],
+    ["TooManyRequests", { status: 429, body: { reason: "TooManyRequests" }, retryAfter: "2" }, "retry", false],
+    ["InternalServerError", { status: 500, body: { reason: "InternalServerError" } }, "retry", false],
+    ["ServiceUnavailable", { status: 503, body: { reason: "ServiceUnavailable" } }, "retry", false],
+    ["BadCollapseId", { status: 400, body: { reason: "BadCollapseId" } }, "failed", false],
+  ])("%s → %s%s", async (_name, answer, status, removed) => {
+    const device = await iphone(user("u"), false);
+    await script(device.token, [answer]);
+    const result = await deliverToDevice(pushContext(env), custom(), device);
+    expect(result.status).toBe(status);
+    expect((await getDevice(env.DEVICES, device.userId, device.deviceId)) === null).toBe(removed);
+  });
+
+  it("gets a new provider token once on ExpiredProviderToken, and shares tokens across sends", async () => {
+    const [a, b] = [await iphone(user("u"), false), await iphone(user("u"), false)];
+    await deliverToDevice(pushContext(env), custom(), a);
+    await script(b.token, [{ status: 403, body: { reason: "ExpiredProviderToken" } }]);
+    expect((await deliverToDevice(pushContext(env), custom(), b)).status).toBe("delivered");
+    const [first] = await received(a.token);
+    const [expired, renewed] = await received(b.token);
+    expect(expired!.authorization).toBe(first!.authorization);
+    expect(renewed!.status).toBe(200);
+    expect(renewed!.authorization).not.toBe(expired!.authorization);
+  });
+
+  it("drops only the VoIP token when APNs reports it dead", async () => {
+    const device = await iphone(user("u"));
+    await script(device.voipToken!, [{ status: 410, body: { reason: "Unregistered", timestamp: Date.now() + 1000 } }]);
+    const ringing: PushNotification = { ...custom(), kind: "incoming-call", content: undefined, call: { callId: "C", caller: "alice", media: "audio" } };
+    expect((await deliverToDevice(pushContext(env), ringing, device)).status).toBe("dead");
+    const [left] = await listDevices(env.DEVICES, device.userId);
+    expect(left).toMatchObject({ token: device.token });
+    expect(left!.voipToken).toBeUndefined();
+  });
+});
+
+describe("queue delivery", () => {
+  it("retries a transient failure after Retry-After and delivers exactly once", async () => {
+    const erin = user("erin");
+    const device = await android(erin);
+    await script(device.token, [{ ...fcmError(503, "UNAVAILABLE"), retryAfter: "1" }]);
+    const response = await api(undefined, "POST", "/v1/push/send", undefined);
+    expect(response.status).toBe(401);
+    const sent = await fetchAsPusher({ userIds: [erin], notification: { kind: "custom", title: "Hi" } });
+    expect(sent.devices).toEqual([{ userId: erin, deviceId: device.deviceId, provider: "fcm", status: "retrying", reason: "UNAVAILABLE" }]);
+    const [failed, delivered] = await receivedAtLeast(device.token, 2, 15_000);
+    expect([failed!.status, delivered!.status]).toEqual([503, 200]);
+    expect(delivered!.at - failed!.at).toBeGreaterThanOrEqual(900);
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(await received(device.token)).toHaveLength(2);
+  }, 30_000);
+
+  it("the consumer retries with back-off no shorter than Retry-After, acks what is done, expired or invalid", async () => {
+    const [ok, busy] = [await android(user("u")), await android(user("u"))];
+    await script(busy.token, [{ ...fcmError(503, "UNAVAILABLE"), retryAfter: "7" }]);
+    const notification = custom();
+    const jobs: { id: string; body: unknown }[] = [
+      { id: "ok", body: { type: "deliver", notification, userId: ok.userId, deviceId: ok.deviceId } satisfies PushJob },
+      { id: "busy", body: { type: "deliver", notification, userId: busy.userId, deviceId: busy.deviceId } satisfies PushJob },
+      { id: "expired", body: { type: "deliver", notification: { ...notification, expiresAt: Date.now() - 1 }, userId: ok.userId, deviceId: ok.deviceId } },
+      { id: "gone", body: { type: "deliver", notification, userId: "nobody", deviceId: "none" } },
+      { id: "invalid", body: { type: "teleport" } },
+    ];
+    const batch = createMessageBatch("secureconnect-push", jobs.map((job) => ({ ...job, timestamp: new Date(), attempts: 1 })));
+    // getQueueResult reports which messages were retried but not their delay: watch retry() itself.
+    const retried = vi.spyOn(batch.messages[1]!, "retry");
+    const ctx = createExecutionContext();
+    await worker.queue(batch, env);
+    const result = await getQueueResult(batch, ctx);
+    expect(result.explicitAcks.sort()).toEqual(["expired", "gone", "invalid", "ok"]);
+    expect(result.retryMessages).toEqual([{ msgId: "busy" }]);
+    expect(retried).toHaveBeenCalledWith({ delaySeconds: expect.any(Number) });
+    expect(retried.mock.calls[0]![0]!.delaySeconds).toBeGreaterThanOrEqual(7);
+    expect(await received(ok.token)).toHaveLength(1);
+  });
+
+  it("the dead-letter consumer logs and acknowledges", async () => {
+    const batch = createMessageBatch("secureconnect-push-dlq", [
+      { id: "dead-1", timestamp: new Date(), attempts: 5, body: { type: "deliver", notification: custom(), userId: "u", deviceId: "d" } },
+    ]);
+    const ctx = createExecutionContext();
+    await worker.queue(batch, env);
+    expect((await getQueueResult(batch, ctx)).explicitAcks).toEqual(["dead-1"]);
+  });
+});
+
+async function fetchAsPusher(payload: unknown, scope = "push:send") {
+  const response = await worker.fetch(
+    new Request("http://edge.test/v1/push/send", {
+      method: "POST",
+      headers: { ...(await authHeader("backend", scope ? { scope } : {})), "content-type": "application/json" },
+      body: JSON.stringify(payload),
+    }),
+    env,
+    createExecutionContext(),
+  );
+  if (response.status !== 200) throw new Error(`push/send → ${response.status} ${await response.text()}`);
+  return (await response.json()) as { notificationId: string; summary: Record<string, number>; devices: Record<string, string>[]; topic?: Record<string, string> };
+}
+
+describe("POST /v1/push/send", () => {
+  it("needs the push:send scope", async () => {
+    const response = await api(user("u"), "POST", "/v1/push/send", { userIds: ["x"], notification: { kind: "custom", title: "Hi" } });
+    expect(response.status).toBe(403);
+  });
+
+  it.each([
+    ["no target", { notification: { kind: "custom", title: "Hi" } }],
+    ["a silent notification with a title", { userIds: ["x"], notification: { kind: "silent", title: "Hi" } }],
+    ["a custom notification with nothing to show", { userIds: ["x"], notification: { kind: "custom" } }],
+    ["a non-string data value", { userIds: ["x"], notification: { kind: "silent", data: { n: 1 } } }],
+    ["an unknown kind", { userIds: ["x"], notification: { kind: "incoming-call", title: "x" } }],
+    ["a bad topic", { topic: "no spaces", notification: { kind: "custom", title: "Hi" } }],
+  ])("answers 400 to %s", async (_name, payload) => {
+    await expect(fetchAsPusher(payload)).rejects.toThrow(/→ 400/);
+  });
+
+  it("answers 413 to a notification too large for the providers", async () => {
+    await expect(fetchAsPusher({ userIds: ["x"], notification: { kind: "custom", body: "x".repeat(1000), data: { pad: "y".repeat(4000) } } })).rejects.toThrow(/→ 413/);
+  });
+
+  it("reports each device: delivered, removed (dead token), across providers", async () => {
+    const frank = user("frank");
+    const [good, dead, phone] = [await android(frank), await android(frank), await iphone(frank, false)];
+    await script(dead.token, [fcmError(404, "UNREGISTERED")]);
+    const result = await fetchAsPusher({ userIds: [frank], notification: { kind: "silent", data: { sync: "inbox" } } });
+    expect(result.summary).toEqual({ delivered: 2, retrying: 0, removed: 1, failed: 0 });
+    const status = Object.fromEntries(result.devices.map((device) => [device.deviceId, device.status]));
+    expect(status).toEqual({ [good.deviceId]: "delivered", [dead.deviceId]: "removed", [phone.deviceId]: "delivered" });
+    const [silent] = await received(phone.token);
+    expect(silent!.headers).toMatchObject({ "apns-push-type": "background", "apns-priority": "5" });
+    expect((await listDevices(env.DEVICES, frank)).map((device) => device.deviceId).sort()).toEqual([good.deviceId, phone.deviceId].sort());
+  });
+});
+
+describe("topics", () => {
+  it("subscribes the caller's own devices (FCM at FCM, APNs kept here) and sends to them", async () => {
+    const gina = user("gina");
+    const topic = `news-${crypto.randomUUID().slice(0, 8)}`;
+    const [pixel, phone] = [await android(gina), await iphone(gina, false)];
+    const subscribe = await api(gina, "POST", `/v1/push/topics/${topic}/subscribe`, { deviceIds: [pixel.deviceId, phone.deviceId, "not-mine"] });
+    expect(await subscribe.json()).toEqual({
+      topic,
+      results: [
+        { deviceId: pixel.deviceId, status: "subscribed" },
+        { deviceId: phone.deviceId, status: "subscribed" },
+        { deviceId: "not-mine", status: "not_found" },
+      ],
+    });
+    const [added] = await received(`/topics/${topic}`);
+    expect(added!.headers.access_token_auth).toBe("true");
+    expect(body<{ registration_tokens: string[] }>(added!).registration_tokens).toEqual([pixel.token]);
+
+    const result = await fetchAsPusher({ topic, notification: { kind: "custom", title: "Breaking" } });
+    expect(result.topic).toEqual({ name: topic, fcm: "delivered" });
+    expect(result.devices.map((device) => device.deviceId)).toEqual([phone.deviceId]);
+    expect(body<FcmBody>((await received(`topic:${topic}`))[0]!).message.topic).toBe(topic);
+    expect(await received(pixel.token)).toEqual([]);
+
+    await api(gina, "POST", `/v1/push/topics/${topic}/unsubscribe`, { deviceIds: [pixel.deviceId, phone.deviceId] });
+    expect((await fetchAsPusher({ topic, notification: { kind: "custom", title: "Again" } })).devices).toEqual([]);
+  });
+});
