@@ -43,10 +43,17 @@ const custom = (): PushNotification => ({
 const body = <T>(record: { body: unknown }) => record.body as T;
 type FcmBody = { message: { token?: string; topic?: string; data: Record<string, string>; notification?: object; android: Record<string, unknown> } };
 
+/** Registers a device the way an app does, through `PUT /v1/devices/{id}`. */
+async function registered(userId: string, registration: Record<string, string>): Promise<Device> {
+  const deviceId = `app-${crypto.randomUUID().slice(0, 8)}`;
+  expect((await api(userId, "PUT", `/v1/devices/${deviceId}`, registration)).status).toBe(201);
+  return (await getDevice(env.DEVICES, userId, deviceId))!;
+}
+
 describe("calls notify devices", () => {
   it("rings an Android callee with a high-priority data-only message, signed access token verified", async () => {
     const [alice, bob] = [user("alice"), user("bob")];
-    const phone = await android(bob);
+    const phone = await registered(bob, { provider: "fcm", token: fcmToken(), platform: "android" });
     const { callId } = await placeCall(alice, [bob]);
     const [push] = await receivedAtLeast(phone.token, 1);
     expect(push!.status).toBe(200);
@@ -59,7 +66,7 @@ describe("calls notify devices", () => {
 
   it("rings an iPhone over VoIP, then tells its main token the call ended when the callee declines", async () => {
     const [alice, bob] = [user("alice"), user("bob")];
-    const phone = await iphone(bob);
+    const phone = await registered(bob, { provider: "apns", token: apnsToken(), voipToken: apnsToken(), platform: "ios", environment: "sandbox" });
     const { callId } = await placeCall(alice, [bob]);
     const [voip] = await receivedAtLeast(phone.voipToken!, 1);
     expect(voip!.status).toBe(200);
@@ -74,7 +81,7 @@ describe("calls notify devices", () => {
 
   it("sends a missed-call push when the ring times out", async () => {
     const [alice, bob] = [user("alice"), user("bob")];
-    const phone = await android(bob);
+    const phone = await registered(bob, { provider: "fcm", token: fcmToken(), platform: "android" });
     const { callId } = await placeCall(alice, [bob]);
     await receivedAtLeast(phone.token, 1);
     const stub = env.CALL_ROOM.get(env.CALL_ROOM.idFromName(callId));
