@@ -3,7 +3,7 @@ import { newRouter } from "../app";
 import { getConfig } from "../config";
 import { DeviceIdSchema, getDevice, type Device } from "../devices/store";
 import { ApiError, ErrorBodySchema } from "../errors";
-import { deliverToDevice, devicesOf, eachLimited, enqueueDeliveries, pushContext, type DeviceResult } from "./dispatch";
+import { deliverToDevice, devicesOf, eachLimited, enqueueDeliveries, pushContext, SEND_CONCURRENCY, type DeviceResult } from "./dispatch";
 import { fcmTopicMembership, sendFcm } from "./fcm";
 import { fcmMessage, PayloadTooLarge } from "./messages";
 import type { PushNotification } from "./notifications";
@@ -127,7 +127,7 @@ export const pushRoutes = newRouter()
       const unique = [...new Map(devices.map((device) => [`${device.userId}\n${device.deviceId}`, device])).values()];
       const outcomes: z.output<typeof DeviceOutcomeSchema>[] = [];
       const retries: { device: Device; delay: number }[] = [];
-      await eachLimited(unique, 16, async (device) => {
+      await eachLimited(unique, SEND_CONCURRENCY, async (device) => {
         const result = await deliverToDevice(push, notification, device);
         if (result.status === "retry") retries.push({ device, delay: retryDelaySeconds(1, result.retryAfterSeconds) });
         outcomes.push({
