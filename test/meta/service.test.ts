@@ -40,6 +40,11 @@ describe("GET /openapi.json", () => {
         "/v1/calls/{callId}/decline",
         "/v1/calls/{callId}/end",
         "/v1/calls/{callId}/ws",
+        "/v1/devices",
+        "/v1/devices/{deviceId}",
+        "/v1/push/send",
+        "/v1/push/topics/{topic}/subscribe",
+        "/v1/push/topics/{topic}/unsubscribe",
       ]),
     );
     const ice = doc.paths["/v1/calls/ice-servers"]!.get!;
