@@ -1,0 +1,149 @@
+# Offline tests of what the core module renders and refuses (`terraform test`, no provider).
+
+variables {
+  region     = "eu-central"
+  location   = { latitude = 50.11, longitude = 8.68 }
+  continents = ["EU", "AF"]
+  hostname   = "turn-eu1.example.com"
+  realm      = "turn.example.com"
+  secrets    = ["0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", "fedcba9876543210fedcba9876543210"]
+  tls        = { acme_email = "ops@example.com" }
+}
+
+run "renders_production_config" {
+  command = plan
+
+  assert {
+    condition     = strcontains(output.turnserver_conf, "use-auth-secret\nstatic-auth-secret=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\nstatic-auth-secret=fedcba9876543210fedcba9876543210\n")
+    error_message = "every secret becomes a static-auth-secret line, current first"
+  }
+  assert {
+    condition     = alltrue([for line in ["realm=turn.example.com", "fingerprint", "no-cli", "no-multicast-peers", "min-port=49152", "max-port=65535", "listening-port=3478", "tls-listening-port=443", "alt-tls-listening-port=5349", "no-tlsv1", "no-tlsv1_1", "no-dtls", "user-quota=12", "total-quota=1200", "max-bps=3000000", "stale-nonce=600", "log-file=stdout"] : strcontains(output.turnserver_conf, "\n${line}\n")])
+    error_message = "the hardened settings are all present"
+  }
+  assert {
+    condition     = alltrue([for range in ["127.0.0.0-127.255.255.255", "169.254.0.0-169.254.255.255", "10.0.0.0-10.255.255.255", "100.64.0.0-100.127.255.255", "::ffff:0.0.0.0-::ffff:255.255.255.255", "::-::1", "fc00::-fdff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", "fe80::-febf:ffff:ffff:ffff:ffff:ffff:ffff:ffff", "0.0.0.0-0.255.255.255"] : strcontains(output.turnserver_conf, "denied-peer-ip=${range}\n")])
+    error_message = "loopback, metadata, private, CGNAT, IPv4-mapped, ULA and link-local peers are denied"
+  }
+  assert {
+    condition     = !strcontains(output.turnserver_conf, "allow-loopback-peers") && !strcontains(output.turnserver_conf, "external-ip")
+    error_message = "production never allows loopback peers; no external-ip without addresses"
+  }
+  assert {
+    condition     = output.turn_urls == ["turn:turn-eu1.example.com:3478?transport=udp", "turn:turn-eu1.example.com:3478?transport=tcp", "turns:turn-eu1.example.com:443?transport=tcp"]
+    error_message = "TURN URLs are UDP, TCP, then TLS on 443"
+  }
+  assert {
+    condition     = output.pool.region == "eu-central" && output.pool.location.latitude == 50.11 && join(",", output.pool.continents) == "EU,AF"
+    error_message = "the pool is the Worker's TURN_POOLS entry"
+  }
+  assert {
+    condition     = contains([for r in output.firewall_rules : "${r.protocol}:${r.from}-${r.to}"], "udp:49152-65535") && length(output.firewall_rules) == 6
+    error_message = "the firewall opens exactly 3478 udp/tcp, the relay range, 443, 5349 and 80 for ACME"
+  }
+  assert {
+    condition     = strcontains(output.cloud_init, "coturn/coturn:4.17.0 -c /etc/coturn/turnserver.conf") && strcontains(output.cloud_init, "--network host") && strcontains(output.cloud_init, "docker kill --signal USR2 coturn")
+    error_message = "cloud-init runs the pinned image with host networking and reloads certificates with SIGUSR2"
+  }
+}
+
+run "one_to_one_nat_gets_external_ip_and_private_metrics" {
+  command = plan
+  variables {
+    network = { public_ip = "203.0.113.10", private_ip = "172.31.5.20" }
+  }
+  assert {
+    condition     = strcontains(output.turnserver_conf, "\nexternal-ip=203.0.113.10/172.31.5.20\n")
+    error_message = "external-ip is PUBLIC/PRIVATE behind 1:1 NAT"
+  }
+  assert {
+    condition     = strcontains(output.turnserver_conf, "\nprometheus\nprometheus-address=172.31.5.20\nprometheus-port=9641\n")
+    error_message = "the exporter binds to the private address only"
+  }
+}
+
+run "public_ip_on_the_nic" {
+  command = plan
+  variables {
+    network = { public_ip = "198.51.100.7" }
+  }
+  assert {
+    condition     = strcontains(output.turnserver_conf, "\nexternal-ip=198.51.100.7\n") && !strcontains(output.turnserver_conf, "prometheus")
+    error_message = "without a private address: plain external-ip and no exporter"
+  }
+}
+
+run "tls_off_for_tests" {
+  command = plan
+  variables {
+    tls = { enabled = false }
+  }
+  assert {
+    condition     = strcontains(output.turnserver_conf, "\nno-tls\n") && !strcontains(output.turnserver_conf, "cert=") && length(output.turn_urls) == 2
+    error_message = "no TLS listener, no certificate, no turns: URL"
+  }
+}
+
+run "refuses_a_secret_coturn_would_mangle" {
+  command = plan
+  variables {
+    secrets = ["\"quoted secret\""]
+  }
+  expect_failures = [var.secrets]
+}
+
+run "refuses_a_short_secret" {
+  command = plan
+  variables {
+    secrets = ["abc123"]
+  }
+  expect_failures = [var.secrets]
+}
+
+run "refuses_a_bad_region" {
+  command = plan
+  variables {
+    region = "EU Central"
+  }
+  expect_failures = [var.region]
+}
+
+run "refuses_an_inverted_relay_range" {
+  command = plan
+  variables {
+    ports = { relay_min = 60000, relay_max = 50000 }
+  }
+  expect_failures = [var.ports]
+}
+
+run "refuses_a_listening_port_inside_the_relay_range" {
+  command = plan
+  variables {
+    ports = { listening = 50000 }
+  }
+  expect_failures = [var.ports]
+}
+
+run "refuses_an_old_coturn" {
+  command = plan
+  variables {
+    coturn_image = "coturn/coturn:4.6.1"
+  }
+  expect_failures = [var.coturn_image]
+}
+
+run "refuses_latest" {
+  command = plan
+  variables {
+    coturn_image = "coturn/coturn:latest"
+  }
+  expect_failures = [var.coturn_image]
+}
+
+run "refuses_tls_without_acme_email" {
+  command = plan
+  variables {
+    tls = { enabled = true }
+  }
+  expect_failures = [var.tls]
+}

@@ -1,0 +1,162 @@
+variable "region" {
+  description = "Region name as it appears in TURN_POOLS (lowercase letters, digits, dashes)."
+  type        = string
+  validation {
+    condition     = can(regex("^[a-z0-9][a-z0-9-]{0,31}$", var.region))
+    error_message = "region must be 1-32 lowercase letters, digits or dashes, starting with a letter or digit (the Worker's TURN_POOLS rule)."
+  }
+}
+
+variable "location" {
+  description = "Where the hosts are, for the Worker's nearest-region choice."
+  type        = object({ latitude = number, longitude = number })
+  validation {
+    condition     = abs(var.location.latitude) <= 90 && abs(var.location.longitude) <= 180
+    error_message = "location must be a latitude in [-90, 90] and a longitude in [-180, 180]."
+  }
+}
+
+variable "continents" {
+  description = "Cloudflare continent codes this region serves when a caller's coordinates are unknown."
+  type        = list(string)
+  default     = []
+  validation {
+    condition     = alltrue([for c in var.continents : contains(["AF", "AN", "AS", "EU", "NA", "OC", "SA"], c)])
+    error_message = "continents are Cloudflare continent codes: AF, AN, AS, EU, NA, OC, SA."
+  }
+}
+
+variable "hostname" {
+  description = "DNS name clients use for this host (TURN URLs, TLS certificate)."
+  type        = string
+  validation {
+    condition     = can(regex("^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\\.)+[a-z]{2,63}$|^[0-9.]+$", var.hostname))
+    error_message = "hostname must be a lowercase DNS name (turn-eu1.example.com) or an IPv4 address."
+  }
+}
+
+variable "realm" {
+  description = "TURN realm (shown to clients in 401 challenges)."
+  type        = string
+  validation {
+    condition     = can(regex("^[A-Za-z0-9.-]{1,128}$", var.realm))
+    error_message = "realm must be 1-128 letters, digits, dots or dashes."
+  }
+}
+
+variable "secrets" {
+  description = "TURN REST API secrets, current first, exactly as the Worker's TURN_SECRETS. Hex only: coturn strips quotes and whitespace."
+  type        = list(string)
+  sensitive   = true
+  validation {
+    condition     = length(var.secrets) >= 1 && length(var.secrets) <= 4 && alltrue([for s in var.secrets : can(regex("^[0-9a-f]{32,128}$", s))])
+    error_message = "secrets must be 1-4 lowercase hex strings of 32-128 characters (openssl rand -hex 32)."
+  }
+}
+
+variable "ports" {
+  description = "Listening ports and the relay range. The firewall opens exactly these."
+  type = object({
+    listening = optional(number, 3478)
+    tls       = optional(number, 443)
+    alt_tls   = optional(number, 5349)
+    relay_min = optional(number, 49152)
+    relay_max = optional(number, 65535)
+  })
+  default = {}
+  validation {
+    condition = alltrue([
+      for p in [var.ports.listening, var.ports.tls, var.ports.alt_tls] : p >= 1 && p <= 65535 && floor(p) == p
+    ])
+    error_message = "listening, tls and alt_tls must be whole port numbers in 1-65535."
+  }
+  validation {
+    condition     = var.ports.relay_min >= 1024 && var.ports.relay_max <= 65535 && var.ports.relay_min < var.ports.relay_max
+    error_message = "the relay range must satisfy 1024 <= relay_min < relay_max <= 65535."
+  }
+  validation {
+    condition = alltrue([
+      for p in [var.ports.listening, var.ports.tls, var.ports.alt_tls] : p < var.ports.relay_min || p > var.ports.relay_max
+    ])
+    error_message = "listening and TLS ports must lie outside the relay range."
+  }
+}
+
+variable "network" {
+  description = "Addresses. On a 1:1 NAT (AWS, GCP) set public_ip and private_ip: coturn gets external-ip=PUBLIC/PRIVATE. Where the public IP is on the NIC (Hetzner), leave private_ip null."
+  type = object({
+    public_ip    = optional(string)
+    private_ip   = optional(string)
+    listening_ip = optional(string)
+    relay_ip     = optional(string)
+  })
+  default = {}
+  validation {
+    condition = alltrue([
+      for ip in compact([var.network.public_ip, var.network.private_ip, var.network.listening_ip, var.network.relay_ip]) : can(cidrhost("${ip}/32", 0))
+    ])
+    error_message = "addresses must be IPv4 addresses."
+  }
+}
+
+variable "tls" {
+  description = "TLS on the tls/alt_tls ports with an ACME certificate (certbot in cloud-init). Disable only for tests."
+  type = object({
+    enabled    = optional(bool, true)
+    acme_email = optional(string)
+    cert_path  = optional(string, "/etc/coturn/certs/fullchain.pem")
+    key_path   = optional(string, "/etc/coturn/certs/privkey.pem")
+  })
+  default = {}
+  validation {
+    condition     = !var.tls.enabled || can(regex("^[^@\\s]+@[^@\\s]+$", var.tls.acme_email))
+    error_message = "tls.acme_email (for the ACME account) is required when TLS is enabled."
+  }
+}
+
+variable "limits" {
+  description = "Abuse limits: allocations per user id and in total, bandwidth per session and for the host."
+  type = object({
+    user_quota   = optional(number, 12)
+    total_quota  = optional(number, 1200)
+    max_bps      = optional(number, 3000000)
+    bps_capacity = optional(number, 0)
+    stale_nonce  = optional(number, 600)
+  })
+  default = {}
+  validation {
+    condition     = var.limits.user_quota >= 1 && var.limits.total_quota >= var.limits.user_quota && var.limits.max_bps >= 0 && var.limits.stale_nonce >= 60
+    error_message = "limits need user_quota >= 1, total_quota >= user_quota, max_bps >= 0 and stale_nonce >= 60."
+  }
+}
+
+variable "prometheus" {
+  description = "coturn's Prometheus exporter, bound to the private address only (port 9641). Needs a coturn built with Prometheus (the upstream image is)."
+  type = object({
+    enabled = optional(bool, true)
+    port    = optional(number, 9641)
+  })
+  default = {}
+}
+
+variable "coturn_image" {
+  description = "The upstream coturn image, pinned. 4.17 or later: Debian 12's 4.6.1 is affected by CVE-2026-27624 (IPv4-mapped IPv6 peers bypass denied-peer-ip)."
+  type        = string
+  default     = "coturn/coturn:4.17.0"
+  validation {
+    condition     = can(regex("^coturn/coturn:4\\.(1[7-9]|[2-9][0-9])\\.[0-9]+", var.coturn_image))
+    error_message = "coturn_image must be a pinned upstream coturn/coturn:4.17.x or later tag (not latest)."
+  }
+}
+
+variable "extra_denied_peer_ips" {
+  description = "More peer ranges to refuse (a-b ranges or single addresses), e.g. your own VPC's public ranges."
+  type        = list(string)
+  default     = []
+}
+
+variable "state_dir" {
+  description = "Where coturn keeps its (unused, but required) user database and pid file."
+  type        = string
+  default     = "/var/lib/coturn"
+}
