@@ -135,7 +135,15 @@ export async function startCoturn(options: { secrets: string[]; port: number; re
     "simple-log",
     "no-software-attribute",
   ];
-  writeFileSync(join(dir, "turnserver.conf"), `${config.join("\n")}\n`);
+  return runCoturn(`${config.join("\n")}\n`, dir);
+}
+
+/**
+ * Debian's `turnserver` with a given configuration (e.g. one Terraform rendered). `dir` holds the
+ * file and is removed on stop; the configuration must keep its state under it.
+ */
+export async function runCoturn(configuration: string, dir = mkdtempSync(join(tmpdir(), "sce-coturn-"))): Promise<Running> {
+  writeFileSync(join(dir, "turnserver.conf"), configuration);
   const coturn = launch("turnserver", ["-c", join(dir, "turnserver.conf")], { cwd: dir });
   const stop = async () => {
     await coturn.stop();

@@ -7,13 +7,17 @@ import { createSocket } from "node:dgram";
  * ERROR-CODE (401 Unauthorized, 403, 438 Stale Nonce...). `turnutils_uclient` proves the relay
  * carries data; this proves *why* an allocation is refused.
  */
-export type AllocateOutcome = { ok: true; relayed: string } | { ok: false; code: number; reason: string };
+export type AllocateOutcome =
+  | { ok: true; relayed: string; permissions: Record<string, { ok: true } | { ok: false; code: number; reason: string }> }
+  | { ok: false; code: number; reason: string };
 
 const MAGIC_COOKIE = 0x2112a442;
 const ALLOCATE_REQUEST = 0x0003;
 const ALLOCATE_SUCCESS = 0x0103;
 const ALLOCATE_ERROR = 0x0113;
 const REFRESH_REQUEST = 0x0004;
+const CREATE_PERMISSION_REQUEST = 0x0008;
+const CREATE_PERMISSION_SUCCESS = 0x0108;
 const ATTR = {
   USERNAME: 0x0006,
   MESSAGE_INTEGRITY: 0x0008,
@@ -21,6 +25,7 @@ const ATTR = {
   LIFETIME: 0x000d,
   REALM: 0x0014,
   NONCE: 0x0015,
+  XOR_PEER_ADDRESS: 0x0012,
   XOR_RELAYED_ADDRESS: 0x0016,
   REQUESTED_TRANSPORT: 0x0019,
 } as const;
@@ -75,6 +80,15 @@ function errorOf(attributes: Attribute[]): { code: number; reason: string } {
   return { code: (value[2]! & 0x07) * 100 + value[3]!, reason: value.subarray(4).toString("utf8") };
 }
 
+/** An IPv4 XOR-PEER-ADDRESS value. */
+function xorPeer(ip: string, port: number): Buffer {
+  const value = Buffer.alloc(8);
+  value[1] = 0x01;
+  value.writeUInt16BE(port ^ (MAGIC_COOKIE >>> 16), 2);
+  ip.split(".").forEach((octet, i) => (value[4 + i] = Number(octet) ^ ((MAGIC_COOKIE >>> (24 - 8 * i)) & 0xff)));
+  return value;
+}
+
 function xorAddress(value: Buffer): string {
   const port = value.readUInt16BE(2) ^ (MAGIC_COOKIE >>> 16);
   const ip = [0, 1, 2, 3].map((i) => value[4 + i]! ^ ((MAGIC_COOKIE >>> (24 - 8 * i)) & 0xff)).join(".");
@@ -83,14 +97,17 @@ function xorAddress(value: Buffer): string {
 
 /**
  * Asks the TURN server at `host:port` for a UDP allocation with `username`/`password`, answering
- * the first 401 challenge with the long-term credential, and releases it again on success.
- * Bounded: each request waits at most `timeoutMs`.
+ * the first 401 challenge with the long-term credential; then asks for a permission towards each
+ * peer IPv4 address of `permit`. A permission only installs a filter: coturn sends nothing to a
+ * peer until the client relays data, which this client never does. Releases the allocation on
+ * success. Bounded: each request waits at most `timeoutMs`.
  */
 export async function allocate(
   server: { host: string; port: number },
   credential: { username: string; password: string },
-  timeoutMs = 3000,
+  options: { permit?: string[]; timeoutMs?: number } = {},
 ): Promise<AllocateOutcome> {
+  const timeoutMs = options.timeoutMs ?? 3000;
   const socket = createSocket("udp4");
   const exchange = (packet: Buffer) =>
     new Promise<ReturnType<typeof parse>>((resolve, reject) => {
@@ -125,13 +142,20 @@ export async function allocate(
     const answer = await exchange(message(ALLOCATE_REQUEST, randomBytes(12), identity, key));
     if (answer.type === ALLOCATE_SUCCESS) {
       const relayed = find(answer.attributes, ATTR.XOR_RELAYED_ADDRESS);
+      const permissions: Record<string, { ok: true } | { ok: false; code: number; reason: string }> = {};
+      for (const peer of options.permit ?? []) {
+        const reply = await exchange(
+          message(CREATE_PERMISSION_REQUEST, randomBytes(12), [attribute(ATTR.XOR_PEER_ADDRESS, xorPeer(peer, 9)), ...identity.slice(1)], key),
+        );
+        permissions[peer] = reply.type === CREATE_PERMISSION_SUCCESS ? { ok: true } : { ok: false, ...errorOf(reply.attributes) };
+      }
       // Release the allocation (Refresh with LIFETIME 0) so tests leave nothing behind.
       const release = [
         attribute(ATTR.LIFETIME, Buffer.from([0, 0, 0, 0])),
         ...identity.slice(1),
       ];
       await exchange(message(REFRESH_REQUEST, randomBytes(12), release, key)).catch(() => undefined);
-      return { ok: true, relayed: relayed ? xorAddress(relayed) : "unknown" };
+      return { ok: true, relayed: relayed ? xorAddress(relayed) : "unknown", permissions };
     }
     return { ok: false, ...errorOf(answer.attributes) };
   } finally {

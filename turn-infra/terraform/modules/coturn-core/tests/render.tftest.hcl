@@ -22,8 +22,12 @@ run "renders_production_config" {
     error_message = "the hardened settings are all present"
   }
   assert {
-    condition     = alltrue([for range in ["127.0.0.0-127.255.255.255", "169.254.0.0-169.254.255.255", "10.0.0.0-10.255.255.255", "100.64.0.0-100.127.255.255", "::ffff:0.0.0.0-::ffff:255.255.255.255", "::-::1", "fc00::-fdff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", "fe80::-febf:ffff:ffff:ffff:ffff:ffff:ffff:ffff", "0.0.0.0-0.255.255.255"] : strcontains(output.turnserver_conf, "denied-peer-ip=${range}\n")])
+    condition     = alltrue([for range in ["127.0.0.0-127.255.255.255", "169.254.0.0-169.254.255.255", "10.0.0.0-10.255.255.255", "100.64.0.0-100.127.255.255", "::ffff:0.0.0.0-::ffff:255.255.255.255", "::1", "fc00::-fdff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", "fe80::-febf:ffff:ffff:ffff:ffff:ffff:ffff:ffff", "0.0.0.0-0.255.255.255"] : strcontains(output.turnserver_conf, "denied-peer-ip=${range}\n")])
     error_message = "loopback, metadata, private, CGNAT, IPv4-mapped, ULA and link-local peers are denied"
+  }
+  assert {
+    condition     = !strcontains(output.turnserver_conf, "denied-peer-ip=::\n") && !strcontains(output.turnserver_conf, "denied-peer-ip=::-")
+    error_message = "'::' must not be listed: coturn 4.6.1 reads it as a wildcard that denies every peer"
   }
   assert {
     condition     = !strcontains(output.turnserver_conf, "allow-loopback-peers") && !strcontains(output.turnserver_conf, "external-ip")
