@@ -108,7 +108,10 @@ describe("the compose renderer", () => {
 
   async function renderCompose(env: Record<string, string>) {
     const out = join(work, `compose-${Math.random().toString(36).slice(2)}.conf`);
-    await run("sh", [join(REPO, "turn-infra/compose/render-config.sh"), out], { env: { PATH: process.env.PATH, ...env } as NodeJS.ProcessEnv, timeout: 10_000 });
+    // Only PATH and the variables under test: nothing inherited may change what is rendered.
+    // (The cast: wrangler's generated types declare the Worker's vars on NodeJS.ProcessEnv.)
+    const isolated = { PATH: process.env.PATH, ...env } as unknown as NodeJS.ProcessEnv;
+    await run("sh", [join(REPO, "turn-infra/compose/render-config.sh"), out], { env: isolated, timeout: 10_000 });
     return readFileSync(out, "utf8");
   }
 
