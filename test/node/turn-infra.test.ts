@@ -99,6 +99,28 @@ describe("the Terraform-rendered configuration under coturn", () => {
   });
 });
 
+describe("Terraform and compose files", () => {
+  const tfEnv = () => ({ ...process.env, TF_CLI_CONFIG_FILE: "/dev/null", TF_DATA_DIR: join(work, ".terraform-test"), TF_IN_AUTOMATION: "1" });
+
+  it("terraform test passes for the core module, offline", async () => {
+    const { stdout } = await run("terraform", ["test", "-no-color"], { cwd: join(REPO, "turn-infra/terraform/modules/coturn-core"), env: tfEnv(), timeout: 120_000 });
+    expect(stdout).toMatch(/Success! \d+ passed, 0 failed/);
+  }, 150_000);
+
+  it("every Terraform file is formatted", async () => {
+    await expect(run("terraform", ["fmt", "-check", "-recursive", "-no-color"], { cwd: join(REPO, "turn-infra/terraform"), env: tfEnv() })).resolves.toBeDefined();
+  });
+
+  it("compose.yaml validates with the example values, and refuses to start without TURN_SECRETS", async () => {
+    const compose = join(REPO, "turn-infra/compose");
+    const base = { PATH: process.env.PATH, HOME: work, TURN_REALM: "turn.example.com" };
+    const validate = (env: Record<string, string | undefined>) =>
+      run("docker-compose", ["--project-directory", compose, "-f", join(compose, "compose.yaml"), "config", "-q"], { env: env as unknown as NodeJS.ProcessEnv, timeout: 30_000 });
+    await expect(validate({ ...base, TURN_SECRETS: SECRETS.join(",") })).resolves.toBeDefined();
+    await expect(validate(base)).rejects.toThrow(/TURN_SECRETS/);
+  });
+});
+
 describe("the compose renderer", () => {
   const options = (conf: string) =>
     conf
