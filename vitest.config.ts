@@ -48,7 +48,7 @@ export default defineConfig({
         test: {
           name: "node",
           environment: "node",
-          include: ["test/node/**/*.test.ts"],
+          include: ["test/node/**/*.test.ts", "test/client/**/*.test.ts"],
           testTimeout: 60_000,
           hookTimeout: 90_000,
         },

@@ -7,6 +7,7 @@ import { pushRoutes } from "./push/routes";
 import { requireAuth } from "./auth/middleware";
 import { getConfig } from "./config";
 import { ApiError, onError } from "./errors";
+import { devRoutes } from "./meta/dev";
 import { metaRoutes, serveOpenApi } from "./meta/routes";
 import { notFound } from "./routing";
 import { turnRoutes } from "./turn/routes";
@@ -54,6 +55,7 @@ function allowedOrigins(env: Env): readonly string[] {
 }
 
 app.route("/", metaRoutes);
+app.route("/", devRoutes);
 // Before the calls routes: `/v1/calls/ice-servers` must not be read as a call id.
 app.route("/v1", turnRoutes);
 app.route("/v1", callRoutes);

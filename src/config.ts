@@ -96,6 +96,7 @@ const ConfigSchema = z
     APNS_TEAM_ID: optionalText.pipe(z.string().regex(/^[A-Z0-9]{10}$/, "is the 10-character team id").optional()),
     APNS_BUNDLE_ID: optionalText.pipe(z.string().regex(/^[A-Za-z0-9.-]+$/, "is an app bundle id").optional()),
     APNS_BASE_URL: optionalText.pipe(z.url({ protocol: /^https?$/ }).optional()),
+    DEV_TOKENS: optionalText.pipe(z.enum(["on", "off"]).optional()),
     CORS_ALLOWED_ORIGINS: optionalText.transform(list).pipe(
       z.array(
         z.union([z.literal("*"), z.url().refine((url) => new URL(url).origin === url, "must be a bare origin")]),
@@ -112,6 +113,9 @@ const ConfigSchema = z
         path: ["AUTH_JWKS_URL"],
         message: "and AUTH_JWT_SECRET are both set; choose one (JWKS in production)",
       });
+    }
+    if (env.DEV_TOKENS === "on" && !env.AUTH_JWT_SECRET) {
+      ctx.addIssue({ code: "custom", path: ["DEV_TOKENS"], message: "works only with AUTH_JWT_SECRET (development)" });
     }
     if (env.TURN_MAX_TTL < 60) {
       ctx.addIssue({ code: "custom", path: ["TURN_MAX_TTL"], message: "must be at least 60" });
@@ -172,6 +176,7 @@ const ConfigSchema = z
           : undefined,
     },
     cors: { allowedOrigins: env.CORS_ALLOWED_ORIGINS },
+    devTokens: env.DEV_TOKENS === "on",
   }));
 
 /** Thrown when the environment does not parse; carries the variable names, never values. */

@@ -1,0 +1,21 @@
+// Builds the SDK: client/dist/index.js (ESM, minified, for npm) and a copy served with the demo
+// page (client/public/demo/sdk.js). Prints the minified and gzipped sizes.
+import { copyFileSync, mkdirSync, readFileSync } from "node:fs";
+import { gzipSync } from "node:zlib";
+import { build } from "esbuild";
+
+const here = new URL(".", import.meta.url).pathname;
+await build({
+  entryPoints: [`${here}src/index.ts`],
+  outfile: `${here}dist/index.js`,
+  bundle: true,
+  minify: true,
+  format: "esm",
+  target: "es2022",
+  sourcemap: true,
+  logLevel: "warning",
+});
+mkdirSync(`${here}public/demo`, { recursive: true });
+copyFileSync(`${here}dist/index.js`, `${here}public/demo/sdk.js`);
+const code = readFileSync(`${here}dist/index.js`);
+console.log(`client SDK: ${(code.length / 1024).toFixed(1)} KiB minified, ${(gzipSync(code).length / 1024).toFixed(1)} KiB gzipped`);

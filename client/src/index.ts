@@ -1,0 +1,334 @@
+import { iceRefreshDelayMs, onRemoteDescription, reconnectDelayMs } from "./negotiation";
+
+export { iceRefreshDelayMs, onRemoteDescription, reconnectDelayMs } from "./negotiation";
+
+/**
+ * SecureConnect Edge client: places and answers calls through the service's REST API and
+ * signaling socket (`signal.v1`), and runs the WebRTC side with perfect negotiation, trickle
+ * ICE, ICE restart on failure, socket reconnects with back-off, and ICE credential refresh.
+ * No framework, no dependencies.
+ *
+ * @example
+ * const client = new SecureConnect({ baseUrl: "https://edge.example.com", token: () => jwt });
+ * const call = await client.call(["bob"], { media: "video", stream: await navigator.mediaDevices.getUserMedia({ video: true, audio: true }) });
+ * call.on("track", (stream) => (remoteVideo.srcObject = stream));
+ * call.on("state", (state) => console.log(state));
+ */
+export interface ClientOptions {
+  /** Where the service is, e.g. https://edge.example.com (no trailing slash needed). */
+  baseUrl: string;
+  /** The bearer JWT, fetched again whenever the client needs it. */
+  token: () => string | Promise<string>;
+  /** Extra RTCConfiguration fields (e.g. `iceTransportPolicy: "relay"`). */
+  rtcConfiguration?: RTCConfiguration;
+}
+
+export type CallState = "ringing" | "active" | "ended";
+export type ConnectionState = RTCPeerConnectionState;
+
+export interface Participant {
+  userId: string;
+  connectionId: string;
+}
+
+export interface CallErrorInfo {
+  /** `turn_unauthorized` (TURN refused the credential), `signaling`, `api`, `negotiation`. */
+  code: "turn_unauthorized" | "signaling" | "api" | "negotiation";
+  message: string;
+}
+
+interface CallEvents {
+  state: (state: CallState, reason?: string) => void;
+  connection: (state: ConnectionState) => void;
+  track: (stream: MediaStream, track: MediaStreamTrack) => void;
+  "participant-joined": (participant: Participant) => void;
+  "participant-left": (participant: Participant, reason: string) => void;
+  message: (data: unknown, from: Participant) => void;
+  error: (error: CallErrorInfo) => void;
+}
+
+interface IceServers {
+  iceServers: RTCIceServer[];
+  expiresAt: string;
+}
+
+/** Thrown for an API error, with the service's `{error: {code, message}}`. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export class SecureConnect {
+  private readonly baseUrl: string;
+
+  constructor(private readonly options: ClientOptions) {
+    this.baseUrl = options.baseUrl.replace(/\/+$/, "");
+  }
+
+  /** Rings `callees` and connects as the caller (impolite peer). */
+  async call(callees: string[], options: { media?: "audio" | "video"; stream?: MediaStream; metadata?: Record<string, string | number | boolean> } = {}): Promise<Call> {
+    const created = await this.request<{ callId: string; wsPath: string; iceServers: RTCIceServer[]; expiresAt: string }>("POST", "/v1/calls", {
+      callees,
+      media: options.media ?? "video",
+      ...(options.metadata ? { metadata: options.metadata } : {}),
+    });
+    const call = new Call(this, created.callId, created.wsPath, "caller", options.stream);
+    call.start({ iceServers: created.iceServers, expiresAt: created.expiresAt });
+    return call;
+  }
+
+  /** Joins a call as a callee (polite peer); `accept()` answers it. */
+  async join(callId: string, options: { stream?: MediaStream } = {}): Promise<Call> {
+    const ice = await this.iceServers();
+    const call = new Call(this, callId, `/v1/calls/${encodeURIComponent(callId)}/ws`, "callee", options.stream);
+    call.start(ice);
+    return call;
+  }
+
+  /** Fresh ICE servers and TURN credential. */
+  async iceServers(): Promise<IceServers> {
+    return this.request<IceServers>("GET", "/v1/calls/ice-servers");
+  }
+
+  /** @internal */
+  async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const response = await fetch(`${this.baseUrl}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${await this.options.token()}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const payload = (await response.json().catch(() => ({}))) as T & { error?: { code: string; message: string } };
+    if (!response.ok) throw new ApiError(response.status, payload.error?.code ?? "unknown", payload.error?.message ?? response.statusText);
+    return payload;
+  }
+
+  /** @internal */
+  async socketUrl(wsPath: string): Promise<{ url: string; protocols: string[] }> {
+    const url = new URL(wsPath, this.baseUrl);
+    url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+    return { url: url.toString(), protocols: ["signal.v1", `bearer.${await this.options.token()}`] };
+  }
+
+  /** @internal */
+  get rtcConfiguration(): RTCConfiguration {
+    return this.options.rtcConfiguration ?? {};
+  }
+}
+
+/** One call: its signaling socket and its RTCPeerConnection. */
+export class Call {
+  state: CallState = "ringing";
+  readonly pc: RTCPeerConnection;
+  you?: Participant;
+  private ws?: WebSocket;
+  private readonly listeners = new Map<keyof CallEvents, ((...args: never[]) => void)[]>();
+  private readonly polite: boolean;
+  private makingOffer = false;
+  private ignoreOffer = false;
+  private isSettingRemoteAnswerPending = false;
+  // Frames are handled one at a time, in arrival order (setRemoteDescription is async).
+  private inbox: Promise<void> = Promise.resolve();
+  private reconnects = 0;
+  private closed = false;
+  private timers = new Set<ReturnType<typeof setTimeout>>();
+  // Frames produced while the socket is (re)connecting, sent in order once it is open.
+  private outbox: object[] = [];
+
+  constructor(
+    private readonly client: SecureConnect,
+    readonly callId: string,
+    private readonly wsPath: string,
+    readonly role: "caller" | "callee",
+    private readonly stream?: MediaStream,
+  ) {
+    this.polite = role === "callee";
+    this.pc = new RTCPeerConnection(client.rtcConfiguration);
+  }
+
+  on<K extends keyof CallEvents>(event: K, listener: CallEvents[K]): this {
+    this.listeners.set(event, [...(this.listeners.get(event) ?? []), listener as (...args: never[]) => void]);
+    return this;
+  }
+
+  /** Answers the call (callee). */
+  accept(): void {
+    this.send({ type: "accept" });
+  }
+
+  /** Declines the call (callee). */
+  decline(): void {
+    this.send({ type: "decline" });
+  }
+
+  /** Ends the call for everyone, or cancels it while it rings (caller). */
+  hangup(): void {
+    this.send({ type: "hangup" });
+  }
+
+  /** App data to the other side (mute state, chat...). */
+  sendMessage(data: unknown): void {
+    this.send({ type: "message", data });
+  }
+
+  /** The selected ICE candidate pair: which path the media takes (host, srflx, relay). */
+  async selectedPair(): Promise<{ local: { type: string; protocol: string; relayProtocol?: string }; remote: { type: string } } | undefined> {
+    const stats = await this.pc.getStats();
+    let pair: RTCIceCandidatePairStats | undefined;
+    stats.forEach((report) => {
+      if (report.type === "transport" && report.selectedCandidatePairId) pair = stats.get(report.selectedCandidatePairId);
+    });
+    if (!pair) return undefined;
+    const local = stats.get(pair.localCandidateId);
+    const remote = stats.get(pair.remoteCandidateId);
+    return {
+      local: { type: local?.candidateType, protocol: local?.protocol, ...(local?.relayProtocol ? { relayProtocol: local.relayProtocol } : {}) },
+      remote: { type: remote?.candidateType },
+    };
+  }
+
+  /** Leaves: closes the peer connection (freeing TURN allocations) and the socket. */
+  close(): void {
+    this.closed = true;
+    for (const timer of this.timers) clearTimeout(timer);
+    this.pc.close();
+    this.ws?.close(1000, "bye");
+  }
+
+  /** @internal */
+  start(ice: IceServers): void {
+    this.pc.setConfiguration({ ...this.client.rtcConfiguration, iceServers: ice.iceServers });
+    this.scheduleIceRefresh(ice.expiresAt);
+    this.pc.onnegotiationneeded = async () => {
+      try {
+        this.makingOffer = true;
+        await this.pc.setLocalDescription();
+        const description = this.pc.localDescription!;
+        this.send({ type: description.type, sdp: description.sdp });
+      } catch (error) {
+        this.emit("error", { code: "negotiation", message: String(error) });
+      } finally {
+        this.makingOffer = false;
+      }
+    };
+    this.pc.onicecandidate = ({ candidate }) => this.send({ type: "candidate", candidate: candidate ? candidate.toJSON() : null });
+    this.pc.onicecandidateerror = (event) => {
+      const { errorCode, errorText, url } = event as RTCPeerConnectionIceErrorEvent;
+      if (errorCode === 401) this.emit("error", { code: "turn_unauthorized", message: `TURN server ${url} refused the credential (401 ${errorText})` });
+    };
+    this.pc.ontrack = ({ track, streams }) => this.emit("track", streams[0] ?? new MediaStream([track]), track);
+    this.pc.onconnectionstatechange = () => {
+      this.emit("connection", this.pc.connectionState);
+      // A path that broke (network change, NAT rebinding): look for a new one.
+      if (this.pc.connectionState === "failed") this.pc.restartIce();
+    };
+    for (const track of this.stream?.getTracks() ?? []) this.pc.addTrack(track, this.stream!);
+    // Without local media there is still a connection to make (receive-only, or data only).
+    if (!this.stream) this.pc.createDataChannel("secureconnect");
+    void this.connect();
+  }
+
+  private async connect(): Promise<void> {
+    const { url, protocols } = await this.client.socketUrl(this.wsPath);
+    const ws = new WebSocket(url, protocols);
+    this.ws = ws;
+    ws.onopen = () => {
+      this.reconnects = 0;
+      for (const frame of this.outbox.splice(0)) ws.send(JSON.stringify(frame));
+    };
+    ws.onmessage = (event) => {
+      const frame = JSON.parse(event.data as string) as { type: string; [key: string]: unknown };
+      this.inbox = this.inbox.then(() => this.handle(frame)).catch((error: unknown) => this.emit("error", { code: "negotiation", message: String(error) }));
+    };
+    ws.onclose = (event) => {
+      if (this.closed || this.state === "ended" || event.code === 1000 || event.code === 1008 || event.code === 1009) return;
+      // Dropped: come back with back-off; the room keeps our place and our waiting frames.
+      const timer = setTimeout(() => void this.connect(), reconnectDelayMs(this.reconnects++));
+      this.timers.add(timer);
+    };
+  }
+
+  private async handle(frame: { type: string; [key: string]: unknown }): Promise<void> {
+    switch (frame.type) {
+      case "welcome":
+        this.you = frame.you as Participant;
+        this.setState(frame.state as CallState, frame.reason as string | undefined);
+        return;
+      case "state":
+        this.setState(frame.state as CallState, frame.reason as string | undefined);
+        return;
+      case "participant-joined":
+        this.emit("participant-joined", frame.participant as Participant);
+        return;
+      case "participant-left":
+        this.emit("participant-left", frame.participant as Participant, frame.reason as string);
+        return;
+      case "offer":
+      case "answer": {
+        const decision = onRemoteDescription(frame.type, this.polite, {
+          makingOffer: this.makingOffer,
+          isSettingRemoteAnswerPending: this.isSettingRemoteAnswerPending,
+          signalingState: this.pc.signalingState,
+        });
+        this.ignoreOffer = decision === "ignore";
+        if (this.ignoreOffer) return;
+        this.isSettingRemoteAnswerPending = frame.type === "answer";
+        await this.pc.setRemoteDescription({ type: frame.type, sdp: frame.sdp as string });
+        this.isSettingRemoteAnswerPending = false;
+        if (frame.type === "offer") {
+          await this.pc.setLocalDescription();
+          this.send({ type: "answer", sdp: this.pc.localDescription!.sdp });
+        }
+        return;
+      }
+      case "candidate":
+        try {
+          await this.pc.addIceCandidate((frame.candidate as RTCIceCandidateInit | null) ?? undefined);
+        } catch (error) {
+          if (!this.ignoreOffer) throw error;
+        }
+        return;
+      case "message":
+        this.emit("message", frame.data, frame.from as Participant);
+        return;
+      case "error":
+        this.emit("error", { code: "signaling", message: `${String(frame.code)}: ${String(frame.message)}` });
+        return;
+    }
+  }
+
+  private setState(state: CallState, reason?: string): void {
+    if (state === this.state && state !== "ringing") return;
+    this.state = state;
+    this.emit("state", state, reason);
+    if (state === "ended") this.close();
+  }
+
+  private scheduleIceRefresh(expiresAt: string): void {
+    const timer = setTimeout(async () => {
+      this.timers.delete(timer);
+      if (this.closed) return;
+      try {
+        const ice = await this.client.iceServers();
+        this.pc.setConfiguration({ ...this.pc.getConfiguration(), iceServers: ice.iceServers });
+        this.scheduleIceRefresh(ice.expiresAt);
+      } catch (error) {
+        this.emit("error", { code: "api", message: `could not refresh ICE servers: ${String(error)}` });
+      }
+    }, iceRefreshDelayMs(expiresAt, Date.now()));
+    this.timers.add(timer);
+  }
+
+  private send(frame: object): void {
+    if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(frame));
+    else this.outbox.push(frame);
+  }
+
+  private emit<K extends keyof CallEvents>(event: K, ...args: Parameters<CallEvents[K]>): void {
+    for (const listener of this.listeners.get(event) ?? []) (listener as unknown as (...a: Parameters<CallEvents[K]>) => void)(...args);
+  }
+}

@@ -1,0 +1,41 @@
+/**
+ * The client SDK's pure logic: perfect negotiation's collision rule, socket reconnect back-off
+ * and ICE credential refresh timing. The SDK against real browsers: test/e2e.
+ */
+import { describe, expect, it } from "vitest";
+import { iceRefreshDelayMs, onRemoteDescription, reconnectDelayMs } from "../../client/src/negotiation";
+
+describe("onRemoteDescription (perfect negotiation)", () => {
+  const stable = { makingOffer: false, isSettingRemoteAnswerPending: false, signalingState: "stable" as const };
+  it.each([
+    ["an offer when stable", "offer", false, stable, "apply"],
+    ["an answer to our offer", "answer", false, { ...stable, signalingState: "have-local-offer" as const }, "apply"],
+    ["a colliding offer, impolite", "offer", false, { ...stable, makingOffer: true }, "ignore"],
+    ["a colliding offer, polite", "offer", true, { ...stable, makingOffer: true }, "apply"],
+    ["an offer while we have one out, impolite", "offer", false, { ...stable, signalingState: "have-local-offer" as const }, "ignore"],
+    ["an offer while we have one out, polite (rollback)", "offer", true, { ...stable, signalingState: "have-local-offer" as const }, "apply"],
+    ["an offer while applying an answer", "offer", false, { ...stable, signalingState: "have-local-offer" as const, isSettingRemoteAnswerPending: true }, "apply"],
+  ] as const)("%s → %s", (_name, type, polite, state, expected) => {
+    expect(onRemoteDescription(type, polite, state)).toBe(expected);
+  });
+});
+
+describe("reconnectDelayMs", () => {
+  it("grows exponentially from 250 ms with jitter, capped at 10 s", () => {
+    expect([0, 1, 2, 3].map((attempt) => reconnectDelayMs(attempt, () => 1))).toEqual([250, 500, 1000, 2000]);
+    expect([0, 1, 2, 3].map((attempt) => reconnectDelayMs(attempt, () => 0))).toEqual([125, 250, 500, 1000]);
+    expect(reconnectDelayMs(30, () => 1)).toBe(10_000);
+  });
+});
+
+describe("iceRefreshDelayMs", () => {
+  const now = Date.parse("2026-11-24T12:00:00Z");
+  it.each([
+    ["a day left: 5 minutes before expiry", "2026-11-25T12:00:00Z", 86_400_000 - 300_000],
+    ["10 minutes left: at 80 %", "2026-11-24T12:10:00Z", 480_000],
+    ["2 minutes left: at 80 %", "2026-11-24T12:02:00Z", 96_000],
+    ["already expired: in 5 s", "2026-11-24T11:00:00Z", 5_000],
+  ])("%s", (_name, expiresAt, delay) => {
+    expect(iceRefreshDelayMs(expiresAt, now)).toBe(delay);
+  });
+});
