@@ -3,10 +3,14 @@
  * tested without a browser. The callee is polite (yields on an offer collision), the caller
  * impolite (ignores the colliding offer) — decided by role, so both sides always agree.
  */
+// The DOM's RTCSignalingState and RTCSdpType, spelled out so this module needs no DOM types.
+type SignalingState = "stable" | "have-local-offer" | "have-remote-offer" | "have-local-pranswer" | "have-remote-pranswer" | "closed";
+type SdpType = "offer" | "answer" | "pranswer" | "rollback";
+
 export interface NegotiationState {
   makingOffer: boolean;
   isSettingRemoteAnswerPending: boolean;
-  signalingState: RTCSignalingState;
+  signalingState: SignalingState;
 }
 
 /**
@@ -14,7 +18,7 @@ export interface NegotiationState {
  * (and, for an offer, answer it). Polite peers roll back implicitly through
  * `setRemoteDescription`.
  */
-export function onRemoteDescription(type: RTCSdpType, polite: boolean, state: NegotiationState): "ignore" | "apply" {
+export function onRemoteDescription(type: SdpType, polite: boolean, state: NegotiationState): "ignore" | "apply" {
   const readyForOffer = !state.makingOffer && (state.signalingState === "stable" || state.isSettingRemoteAnswerPending);
   const collision = type === "offer" && !readyForOffer;
   return collision && !polite ? "ignore" : "apply";
