@@ -63,21 +63,25 @@ async function waitFor(what: string, ready: () => Promise<boolean>, process: { c
 /** `wrangler dev` on 127.0.0.1 with `vars` (written to a temporary env file, never to the repo). */
 export async function startWrangler(
   vars: Record<string, string>,
-  options: { config?: string } = {},
+  options: { config?: string; netns?: { name: string; ip: string; port: number } } = {},
 ): Promise<Running & { url: string; pid: () => number | undefined }> {
   const dir = mkdtempSync(join(tmpdir(), "sce-wrangler-"));
   const envFile = join(dir, ".env");
   // Single quotes: dotenv keeps the value literally (JSON included); no value here has a quote.
   writeFileSync(envFile, Object.entries(vars).map(([key, value]) => `${key}='${value}'`).join("\n"));
-  const port = await freePort();
+  const port = options.netns?.port ?? (await freePort());
   const inspectorPort = await freePort();
+  const host = options.netns?.ip ?? "127.0.0.1";
+  // Inside a test namespace the command runs through `ip netns exec`, which execs it in place.
+  const [command, ...prefix] = options.netns ? ["ip", "netns", "exec", options.netns.name, process.execPath] : [process.execPath];
   const wrangler = launch(
-    process.execPath,
+    command!,
     [
+      ...prefix,
       join(REPO, "node_modules/wrangler/bin/wrangler.js"),
       "dev",
       ...(options.config ? [`--config=${resolve(REPO, options.config)}`] : []),
-      "--ip=127.0.0.1",
+      `--ip=${host}`,
       `--port=${port}`,
       `--inspector-port=${inspectorPort}`,
       `--env-file=${envFile}`,
@@ -87,9 +91,13 @@ export async function startWrangler(
     ],
     { env: { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: "false", NO_COLOR: "1", CI: "1" } },
   );
-  const url = `http://127.0.0.1:${port}`;
+  const url = `http://${host}:${port}`;
+  // A namespace's addresses are not local to the host (they would be routed out): probe from inside.
+  const healthy = options.netns
+    ? async () => probeInNamespace(options.netns!.name, `${url}/healthz`)
+    : async () => (await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(2000) })).ok;
   try {
-    await waitFor("wrangler dev", async () => (await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(2000) })).ok, wrangler, 60_000);
+    await waitFor("wrangler dev", healthy, wrangler, 60_000);
   } catch (error) {
     await wrangler.stop();
     rmSync(dir, { recursive: true, force: true });
@@ -142,9 +150,11 @@ export async function startCoturn(options: { secrets: string[]; port: number; re
  * Debian's `turnserver` with a given configuration (e.g. one Terraform rendered). `dir` holds the
  * file and is removed on stop; the configuration must keep its state under it.
  */
-export async function runCoturn(configuration: string, dir = mkdtempSync(join(tmpdir(), "sce-coturn-"))): Promise<Running> {
+export async function runCoturn(configuration: string, dir = mkdtempSync(join(tmpdir(), "sce-coturn-")), netns?: string): Promise<Running> {
   writeFileSync(join(dir, "turnserver.conf"), configuration);
-  const coturn = launch("turnserver", ["-c", join(dir, "turnserver.conf")], { cwd: dir });
+  const coturn = netns
+    ? launch("ip", ["netns", "exec", netns, "turnserver", "-c", join(dir, "turnserver.conf")], { cwd: dir })
+    : launch("turnserver", ["-c", join(dir, "turnserver.conf")], { cwd: dir });
   const stop = async () => {
     await coturn.stop();
     rmSync(dir, { recursive: true, force: true });
@@ -156,6 +166,19 @@ export async function runCoturn(configuration: string, dir = mkdtempSync(join(tm
     throw error;
   }
   return { output: coturn.output, stop };
+}
+
+/** GET `url` from inside network namespace `ns`; true on a 2xx. Bounded to 3 s. */
+function probeInNamespace(ns: string, url: string): Promise<boolean> {
+  const script = `fetch(${JSON.stringify(url)}, { signal: AbortSignal.timeout(2000) }).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))`;
+  return new Promise((done) => {
+    const probe = spawn("ip", ["netns", "exec", ns, process.execPath, "-e", script], { stdio: "ignore" });
+    const timer = setTimeout(() => probe.kill("SIGKILL"), 3000);
+    probe.once("exit", (code) => {
+      clearTimeout(timer);
+      done(code === 0);
+    });
+  });
 }
 
 /** `turnutils_peer`: a UDP echo peer on 127.0.0.1:`port` for relayed data. */

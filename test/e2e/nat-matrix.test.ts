@@ -1,0 +1,204 @@
+/**
+ * Real calls between two headless Chromium browsers, each in a network namespace behind its own
+ * (or a shared) router, using the client SDK through the demo page against `wrangler dev` and a
+ * real coturn on the "internet" side (100.64.0.1). The matrix:
+ *   1. same LAN, no NAT between the peers: direct host candidates, no relay;
+ *   2. two NATs with a path between them: connects (srflx or relay, reported);
+ *   3. two NATs that cannot reach each other: only through the relay;
+ *   4. UDP blocked on one side: through TURN over TCP;
+ *   5. TURN refuses the credential (coturn has another secret): a fast, clear SDK error.
+ * Every wait is bounded; every process and namespace is removed at the end, also on failure.
+ * Needs root (namespaces, iptables), Debian's chromium and coturn: `npm run test:e2e`.
+ */
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { SignJWT } from "jose";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runCoturn, startWrangler, type Running } from "../node/support/processes";
+import { launchIn, type Browser } from "./support/browser";
+import { buildTopology, createNamespace, deleteAll, inNamespace } from "./support/network";
+
+const SERVICE_IP = "100.64.0.1";
+const PORT = 8787;
+const ORIGIN = `http://${SERVICE_IP}:${PORT}`;
+const JWT_SECRET = "e2e-only-hs256-secret-0123456789abcdef012345";
+const TURN_SECRET = "6532652d7475726e2d7365637265742d3031";
+const WRONG_SECRET = "77726f6e672d7475726e2d736563726574";
+
+let internet: string;
+let worker: Running;
+let coturn: Running;
+const results: { scenario: string; outcome: string; pair: string; setupMs: number | string }[] = [];
+
+function coturnConfig(secret: string, dir: string): string {
+  return [
+    "use-auth-secret",
+    `static-auth-secret=${secret}`,
+    "realm=turn.test",
+    `listening-ip=${SERVICE_IP}`,
+    `relay-ip=${SERVICE_IP}`,
+    "listening-port=3478",
+    "min-port=49160",
+    "max-port=49260",
+    "fingerprint",
+    "no-cli",
+    "no-tls",
+    "no-dtls",
+    "no-multicast-peers",
+    // Safety net: relay only to the test world's public addresses.
+    "denied-peer-ip=0.0.0.0-255.255.255.255",
+    `allowed-peer-ip=${SERVICE_IP}`,
+    "allowed-peer-ip=100.64.1.2",
+    "allowed-peer-ip=100.64.2.2",
+    `userdb=${join(dir, "turndb")}`,
+    `pidfile=${join(dir, "turnserver.pid")}`,
+    "log-file=stdout",
+    "simple-log",
+  ].join("\n");
+}
+
+const token = (sub: string) => new SignJWT({ sub }).setProtectedHeader({ alg: "HS256" }).setExpirationTime("10m").sign(new TextEncoder().encode(JWT_SECRET));
+
+type Demo = {
+  signIn(userId: string, token: string): Promise<void>;
+  startCall(callee: string): Promise<string>;
+  join(callId: string): Promise<void>;
+  call?: { accept(): void; pc: { connectionState: string } };
+  errors: { code: string; message: string }[];
+  stats(): Promise<{ connection: string; framesDecoded: number; pair?: { local: { type: string; protocol: string; relayProtocol?: string }; remote: { type: string } } }>;
+};
+declare const demo: Demo;
+
+interface CallOutcome {
+  setupMs: number;
+  a: Awaited<ReturnType<Demo["stats"]>>;
+  b: Awaited<ReturnType<Demo["stats"]>>;
+}
+
+/** Alice calls Bob across the topology; resolves once both are connected and decoding video. */
+async function call(a: Browser, b: Browser, scenario: string): Promise<CallOutcome> {
+  const [alice, bob] = [`alice-${scenario}`, `bob-${scenario}`];
+  await Promise.all([a.page.goto(`${ORIGIN}/demo/`, { timeout: 15_000 }), b.page.goto(`${ORIGIN}/demo/`, { timeout: 15_000 })]);
+  await a.page.evaluate(([user, jwt]) => demo.signIn(user!, jwt!), [alice, await token(alice)]);
+  await b.page.evaluate(([user, jwt]) => demo.signIn(user!, jwt!), [bob, await token(bob)]);
+  const started = Date.now();
+  const callId = await a.page.evaluate((callee) => demo.startCall(callee), bob);
+  await b.page.evaluate((id) => demo.join(id), callId);
+  await b.page.evaluate(() => demo.call!.accept());
+  const connected = () => demo.call?.pc.connectionState === "connected";
+  await Promise.all([a.page.waitForFunction(connected, null, { timeout: 20_000 }), b.page.waitForFunction(connected, null, { timeout: 20_000 })]);
+  const setupMs = Date.now() - started;
+  const decoding = async () => (await demo.stats()).framesDecoded > 0;
+  await Promise.all([a.page.waitForFunction(decoding, null, { timeout: 15_000, polling: 250 }), b.page.waitForFunction(decoding, null, { timeout: 15_000, polling: 250 })]);
+  return { setupMs, a: await a.page.evaluate(() => demo.stats()), b: await b.page.evaluate(() => demo.stats()) };
+}
+
+const describePair = (outcome: CallOutcome) => {
+  const side = (s: CallOutcome["a"]) => `${s.pair?.local.type}/${s.pair?.local.relayProtocol ?? s.pair?.local.protocol}`;
+  return `A ${side(outcome.a)} ↔ B ${side(outcome.b)}`;
+};
+
+async function scenario(name: string, options: Parameters<typeof buildTopology>[1], check: (outcome: CallOutcome) => void) {
+  const topology = buildTopology(internet, options);
+  const browsers: Browser[] = [];
+  try {
+    browsers.push(await launchIn(topology.clientA, ORIGIN, SERVICE_IP), await launchIn(topology.clientB, ORIGIN, SERVICE_IP));
+    const outcome = await call(browsers[0]!, browsers[1]!, name.slice(0, 1));
+    results.push({ scenario: name, outcome: "connected, media flowing", pair: describePair(outcome), setupMs: outcome.setupMs });
+    check(outcome);
+  } catch (error) {
+    results.push({ scenario: name, outcome: `FAILED: ${String(error).slice(0, 120)}`, pair: "-", setupMs: "-" });
+    throw error;
+  } finally {
+    await Promise.all(browsers.map((browser) => browser.close()));
+    topology.teardown();
+  }
+}
+
+beforeAll(async () => {
+  internet = createNamespace("internet");
+  inNamespace(internet, "ip", "addr", "add", `${SERVICE_IP}/32`, "dev", "lo");
+  [coturn, worker] = await Promise.all([
+    runCoturn(coturnConfig(TURN_SECRET, mkdtempSync(join(tmpdir(), "sce-e2e-coturn-"))).concat("\n"), undefined, internet),
+    startWrangler(
+      {
+        AUTH_JWT_SECRET: JWT_SECRET,
+        TURN_SECRETS: TURN_SECRET,
+        CORS_ALLOWED_ORIGINS: ORIGIN,
+        TURN_POOLS: JSON.stringify([
+          { region: "test", location: { latitude: 0, longitude: 0 }, urls: [`turn:${SERVICE_IP}:3478?transport=udp`, `turn:${SERVICE_IP}:3478?transport=tcp`] },
+        ]),
+      },
+      { netns: { name: internet, ip: SERVICE_IP, port: PORT } },
+    ),
+  ]);
+}, 120_000);
+
+afterAll(async () => {
+  await Promise.all([worker?.stop(), coturn?.stop()]);
+  deleteAll();
+  console.log(
+    ["", "| scenario | outcome | selected pair (local type/protocol) | POST /v1/calls → connected |", "|---|---|---|---|"]
+      .concat(results.map((r) => `| ${r.scenario} | ${r.outcome} | ${r.pair} | ${typeof r.setupMs === "number" ? `${r.setupMs} ms` : r.setupMs} |`))
+      .join("\n"),
+  );
+}, 60_000);
+
+describe("calls in real browsers across simulated NATs", () => {
+  it("1. same LAN, no NAT: connects directly over host candidates, no relay", async () => {
+    await scenario("1 same LAN", { sameLan: true }, ({ a, b }) => {
+      expect(a.pair?.local.type).toBe("host");
+      expect(a.pair?.remote.type).toBe("host");
+      expect(b.pair?.local.type).toBe("host");
+    });
+  }, 90_000);
+
+  it("2. both behind NAT with a path between the NATs: connects (srflx or relay)", async () => {
+    await scenario("2 NATs, path between", { natsConnected: true }, ({ a, b }) => {
+      expect(["srflx", "prflx", "relay"]).toContain(a.pair?.local.type);
+      expect(["srflx", "prflx", "relay"]).toContain(b.pair?.local.type);
+    });
+  }, 90_000);
+
+  it("3. NATs that cannot reach each other: connects only through the relay", async () => {
+    await scenario("3 NATs, no path", { natsConnected: false }, ({ a, b }) => {
+      expect(a.pair?.local.type).toBe("relay");
+      expect(b.pair?.local.type).toBe("relay");
+    });
+  }, 90_000);
+
+  it("4. UDP blocked on one side: connects through TURN over TCP", async () => {
+    await scenario("4 UDP blocked on A", { natsConnected: false, blockUdpA: true }, ({ a }) => {
+      expect(a.pair?.local.type).toBe("relay");
+      expect(a.pair?.local.relayProtocol).toBe("tcp");
+    });
+  }, 90_000);
+
+  it("5. a credential TURN refuses: fails fast with a clear turn_unauthorized error", async () => {
+    await coturn.stop();
+    coturn = await runCoturn(coturnConfig(WRONG_SECRET, mkdtempSync(join(tmpdir(), "sce-e2e-coturn-"))).concat("\n"), undefined, internet);
+    const topology = buildTopology(internet, { natsConnected: false });
+    const browsers: Browser[] = [];
+    try {
+      browsers.push(await launchIn(topology.clientA, ORIGIN, SERVICE_IP), await launchIn(topology.clientB, ORIGIN, SERVICE_IP));
+      const [a, b] = browsers as [Browser, Browser];
+      await Promise.all([a.page.goto(`${ORIGIN}/demo/`), b.page.goto(`${ORIGIN}/demo/`)]);
+      await a.page.evaluate(([user, jwt]) => demo.signIn(user!, jwt!), ["alice-5", await token("alice-5")]);
+      await b.page.evaluate(([user, jwt]) => demo.signIn(user!, jwt!), ["bob-5", await token("bob-5")]);
+      const started = Date.now();
+      const callId = await a.page.evaluate(() => demo.startCall("bob-5"));
+      await b.page.evaluate((id) => demo.join(id), callId);
+      const refused = () => demo.errors.some((error) => error.code === "turn_unauthorized");
+      await Promise.all([a.page.waitForFunction(refused, null, { timeout: 10_000 }), b.page.waitForFunction(refused, null, { timeout: 10_000 })]);
+      const errorMs = Date.now() - started;
+      const error = await a.page.evaluate(() => demo.errors.find((e) => e.code === "turn_unauthorized")!);
+      expect(error.message).toMatch(/refused the credential \(401/);
+      expect(await a.page.evaluate(() => demo.call!.pc.connectionState)).not.toBe("connected");
+      results.push({ scenario: "5 TURN refuses the credential", outcome: "turn_unauthorized (401) on both", pair: "none", setupMs: `error after ${errorMs} ms` });
+    } finally {
+      await Promise.all(browsers.map((browser) => browser.close()));
+      topology.teardown();
+    }
+  }, 90_000);
+});
