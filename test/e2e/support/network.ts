@@ -81,7 +81,9 @@ export function natRouter(router: string, wan: string, lan: string, options: { b
  *   client-b 10.200.2.2 ─ router-b 10.200.2.1 | 100.64.2.2 ─┘   services on 100.64.0.1 (lo)
  *
  * `sameLan` puts client-b on router-a's LAN instead (10.200.1.3, a bridge in router-a).
- * `natsConnected` lets the internet namespace forward between the two routers' WANs.
+ * `natsConnected` lets the internet namespace forward between the two routers' WANs; without it
+ * its FORWARD chain drops them. Each scenario's WANs get their own subnets (`scenario`), so no
+ * connection-tracking state of an earlier scenario can match a later one.
  */
 export interface Topology {
   clientA: string;
@@ -89,13 +91,15 @@ export interface Topology {
   teardown: () => void;
 }
 
-export function buildTopology(internet: string, options: { sameLan?: boolean; natsConnected?: boolean; blockUdpA?: boolean }): Topology {
+export function buildTopology(internet: string, options: { scenario: number; sameLan?: boolean; natsConnected?: boolean; blockUdpA?: boolean }): Topology {
+  const wanA = `100.64.${options.scenario * 2 + 1}`;
+  const wanB = `100.64.${options.scenario * 2 + 2}`;
   const routerA = createNamespace("router-a");
   const clientA = createNamespace("client-a");
   const clientB = createNamespace("client-b");
   const routers = [routerA];
-  link({ ns: internet, dev: "to-ra", address: "100.64.1.1/24" }, { ns: routerA, dev: "wan", address: "100.64.1.2/24" });
-  inNamespace(routerA, "ip", "route", "add", "default", "via", "100.64.1.1");
+  link({ ns: internet, dev: "to-ra", address: `${wanA}.1/24` }, { ns: routerA, dev: "wan", address: `${wanA}.2/24` });
+  inNamespace(routerA, "ip", "route", "add", "default", "via", `${wanA}.1`);
 
   if (options.sameLan) {
     inNamespace(routerA, "ip", "link", "add", "lan", "type", "bridge");
@@ -115,8 +119,8 @@ export function buildTopology(internet: string, options: { sameLan?: boolean; na
   } else {
     const routerB = createNamespace("router-b");
     routers.push(routerB);
-    link({ ns: internet, dev: "to-rb", address: "100.64.2.1/24" }, { ns: routerB, dev: "wan", address: "100.64.2.2/24" });
-    inNamespace(routerB, "ip", "route", "add", "default", "via", "100.64.2.1");
+    link({ ns: internet, dev: "to-rb", address: `${wanB}.1/24` }, { ns: routerB, dev: "wan", address: `${wanB}.2/24` });
+    inNamespace(routerB, "ip", "route", "add", "default", "via", `${wanB}.1`);
     link({ ns: clientA, dev: "eth0", address: "10.200.1.2/24" }, { ns: routerA, dev: "lan", address: "10.200.1.1/24" });
     link({ ns: clientB, dev: "eth0", address: "10.200.2.2/24" }, { ns: routerB, dev: "lan", address: "10.200.2.1/24" });
     inNamespace(clientA, "ip", "route", "add", "default", "via", "10.200.1.1");
@@ -124,7 +128,15 @@ export function buildTopology(internet: string, options: { sameLan?: boolean; na
     natRouter(routerA, "wan", "lan", { blockUdp: options.blockUdpA });
     natRouter(routerB, "wan", "lan");
   }
-  sysctl(internet, "net.ipv4.ip_forward", options.natsConnected ? "1" : "0");
+  // The internet routes between the two WANs only when the scenario says so.
+  sysctl(internet, "net.ipv4.ip_forward", "1");
+  const iptables = (...args: string[]) => inNamespace(internet, "iptables", ...args);
+  iptables("-P", "FORWARD", "DROP");
+  iptables("-F", "FORWARD");
+  if (options.natsConnected) {
+    iptables("-A", "FORWARD", "-i", "to-ra", "-o", "to-rb", "-j", "ACCEPT");
+    iptables("-A", "FORWARD", "-i", "to-rb", "-o", "to-ra", "-j", "ACCEPT");
+  }
   return {
     clientA,
     clientB,
