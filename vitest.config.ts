@@ -40,7 +40,7 @@ export default defineConfig({
         test: {
           name: "workers",
           include: ["test/**/*.test.ts"],
-          exclude: ["test/node/**"],
+          exclude: ["test/node/**", "test/client/**", "test/e2e/**"],
           globalSetup: ["test/support/jwks-server.ts", "test/support/fake-push-setup.ts"],
         },
       },
