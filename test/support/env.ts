@@ -1,8 +1,11 @@
 /**
  * The environment every Workers test runs with: an HS256 secret, two TURN secrets (the first
- * signs), three regions and one extra STUN URL. Values are test-only.
+ * signs), three regions and one extra STUN URL. Values are test-only. Every variable of
+ * .dev.vars.example is set here, so a developer's .dev.vars (which the plugin also reads) can
+ * never change what the tests see.
  */
 export const TEST_ENV = {
+  DEV_TOKENS: "off",
   AUTH_JWT_SECRET: "test-only-hs256-secret-0123456789abcdef0123456789",
   TURN_SECRETS: "74657374746573747465737474657374,70726576696f75737072657669",
   TURN_CREDENTIAL_TTL: "86400",
