@@ -112,6 +112,8 @@ export const pushRoutes = newRouter()
           ...(input.collapseKey ? { collapseKey: input.collapseKey } : {}),
         },
       };
+      // Refuse an oversized notification up front with 413, rather than failing per device: the
+      // FCM form (4 KB, the tighter of the two for custom data) decides. The topic is a stand-in.
       try {
         fcmMessage(notification, { topic: "size-check" }, now);
       } catch (error) {
