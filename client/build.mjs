@@ -1,5 +1,7 @@
-// Builds the SDK: client/dist/index.js (ESM, minified, for npm) and a copy served with the demo
-// page (client/public/demo/sdk.js). Prints the minified and gzipped sizes.
+// Builds the SDK: client/dist/index.js (ESM, minified, for npm) with its type declarations, and
+// a copy served with the demo page (client/public/demo/sdk.js). Prints the minified and gzipped
+// sizes.
+import { execFileSync } from "node:child_process";
 import { copyFileSync, mkdirSync, readFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 import { build } from "esbuild";
@@ -15,6 +17,11 @@ await build({
   sourcemap: true,
   logLevel: "warning",
 });
+execFileSync(
+  process.execPath,
+  [`${here}../node_modules/typescript/bin/tsc`, "-p", here, "--noEmit", "false", "--declaration", "--emitDeclarationOnly", "--rootDir", `${here}src`, "--outDir", `${here}dist`],
+  { stdio: "inherit" },
+);
 mkdirSync(`${here}public/demo`, { recursive: true });
 copyFileSync(`${here}dist/index.js`, `${here}public/demo/sdk.js`);
 const code = readFileSync(`${here}dist/index.js`);
