@@ -48,15 +48,26 @@ export class ApiError extends HTTPException {
   }
 }
 
+// Every 401 challenges for a bearer token (RFC 6750), whichever check refused the request.
+const CHALLENGE = { "www-authenticate": 'Bearer realm="secureconnect"' };
+
+function errorBody(code: ErrorCode, message: string, details?: unknown) {
+  return { error: { code, message, ...(details === undefined ? {} : { details }) } };
+}
+
+function errorHeaders(code: ErrorCode, headers?: Record<string, string>): Record<string, string> | undefined {
+  return code === "unauthorized" ? { ...CHALLENGE, ...headers } : headers;
+}
+
 /** The contract's JSON error response, for code outside Hono (the Durable Object's fetch). */
 export function jsonError(code: ErrorCode, message: string, headers?: Record<string, string>): Response {
-  return Response.json({ error: { code, message } }, { status: ERROR_STATUS[code], ...(headers ? { headers } : {}) });
+  const withChallenge = errorHeaders(code, headers);
+  return Response.json(errorBody(code, message), { status: ERROR_STATUS[code], ...(withChallenge ? { headers: withChallenge } : {}) });
 }
 
 /** Builds the contract's JSON error response. */
 export function errorResponse(c: Context, error: ApiError): Response {
-  const body = { error: { code: error.code, message: error.message, ...(error.details === undefined ? {} : { details: error.details }) } };
-  return c.json(body, error.status as ContentfulStatusCode, error.responseHeaders);
+  return c.json(errorBody(error.code, error.message, error.details), error.status as ContentfulStatusCode, errorHeaders(error.code, error.responseHeaders));
 }
 
 const CODE_FOR_STATUS: Partial<Record<number, ErrorCode>> = {

@@ -12,14 +12,12 @@ const BEARER = /^Bearer +([A-Za-z0-9\-_]+\.[A-Za-z0-9\-_]*\.[A-Za-z0-9\-_]*) *$/
  * wrong with the header.
  */
 export function bearerToken(header: string | undefined): string {
-  if (header === undefined || header.trim() === "") throw unauthorized("missing bearer token");
+  if (header === undefined || header.trim() === "") throw new ApiError("unauthorized", "missing bearer token");
   const match = BEARER.exec(header);
-  if (!match) throw unauthorized("authorization header must be 'Bearer <JWT>'");
+  if (!match) throw new ApiError("unauthorized", "authorization header must be 'Bearer <JWT>'");
   return match[1]!;
 }
 
-export const unauthorized = (message: string) =>
-  new ApiError("unauthorized", message, undefined, { "www-authenticate": 'Bearer realm="secureconnect"' });
 
 /**
  * The request's token: the Authorization header, or, for a WebSocket upgrade without one, the
@@ -38,11 +36,6 @@ function requestToken(header: (name: string) => string | undefined): string {
 /** Verifies the caller's bearer token and puts the {@link Principal} on `c.var.principal`. */
 export const requireAuth = createMiddleware<AppEnv>(async (c, next) => {
   const token = requestToken((name) => c.req.header(name));
-  try {
-    c.set("principal", await verifyToken(token, getConfig(c.env).auth));
-  } catch (error) {
-    if (error instanceof ApiError && error.code === "unauthorized") throw unauthorized(error.message);
-    throw error;
-  }
+  c.set("principal", await verifyToken(token, getConfig(c.env).auth));
   await next();
 });
