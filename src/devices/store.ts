@@ -154,17 +154,21 @@ export async function registerDevice(
 
 /** Every device of `userId`, from one `list` per 1000 devices (metadata only, no value reads). */
 export async function listDevices(kv: KVNamespace, userId: string): Promise<Device[]> {
-  const devices: Device[] = [];
   const prefix = devicePrefix(userId);
+  const keys = await listMetadata<DeviceMetadata>(kv, prefix);
+  return keys.map(({ name, metadata }) => fromMetadata(userId, name.slice(prefix.length), metadata));
+}
+
+/** Every key under `prefix` that carries metadata, following the cursor (1000 keys per page). */
+export async function listMetadata<M>(kv: KVNamespace, prefix: string): Promise<{ name: string; metadata: M }[]> {
+  const keys: { name: string; metadata: M }[] = [];
   let cursor: string | undefined;
   do {
-    const page = await kv.list<DeviceMetadata>({ prefix, ...(cursor ? { cursor } : {}) });
-    for (const key of page.keys) {
-      if (key.metadata) devices.push(fromMetadata(userId, key.name.slice(prefix.length), key.metadata));
-    }
+    const page = await kv.list<M>({ prefix, ...(cursor ? { cursor } : {}) });
+    for (const key of page.keys) if (key.metadata) keys.push({ name: key.name, metadata: key.metadata });
     cursor = page.list_complete ? undefined : page.cursor;
   } while (cursor);
-  return devices;
+  return keys;
 }
 
 export async function getDevice(kv: KVNamespace, userId: string, deviceId: string): Promise<Device | null> {

@@ -1,4 +1,4 @@
-import { getDevice, type Device } from "../devices/store";
+import { getDevice, listMetadata, type Device } from "../devices/store";
 
 /**
  * Topic membership, kept in KV as one key per member device (`top:<topic>:<userId>:<deviceId>`)
@@ -19,13 +19,7 @@ export async function removeMember(kv: KVNamespace, topic: string, device: Devic
 
 /** The member devices of a topic that still exist (optionally only APNs ones). */
 export async function topicMembers(kv: KVNamespace, topic: string, options: { apnsOnly: boolean }): Promise<Device[]> {
-  const members: { u: string; d: string }[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await kv.list<{ u: string; d: string }>({ prefix: `top:${topic}:`, ...(cursor ? { cursor } : {}) });
-    for (const key of page.keys) if (key.metadata) members.push(key.metadata);
-    cursor = page.list_complete ? undefined : page.cursor;
-  } while (cursor);
-  const devices = await Promise.all(members.map((member) => getDevice(kv, member.u, member.d)));
+  const members = await listMetadata<{ u: string; d: string }>(kv, `top:${topic}:`);
+  const devices = await Promise.all(members.map(({ metadata }) => getDevice(kv, metadata.u, metadata.d)));
   return devices.filter((device): device is Device => device !== null && (!options.apnsOnly || device.provider === "apns"));
 }
