@@ -1,6 +1,6 @@
-import { OpenAPIHono } from "@hono/zod-openapi";
+import { OpenAPIHono, type z } from "@hono/zod-openapi";
 import type { Principal } from "./auth/verify";
-import { invalidRequest } from "./errors";
+import { ErrorBodySchema, invalidRequest } from "./errors";
 
 /** Hono's environment for every route: the Worker bindings and what middleware sets. */
 export interface AppEnv {
@@ -19,3 +19,12 @@ export function newRouter() {
     },
   });
 }
+
+/** An OpenAPI response with a JSON body of `schema`. */
+export const jsonContent = (schema: z.ZodType, description: string) => ({ description, content: { "application/json": { schema } } });
+
+/** An OpenAPI error response: the contract's error body. */
+export const errorContent = (description: string) => jsonContent(ErrorBodySchema, description);
+
+/** The OpenAPI security requirement of every `/v1` route (the scheme is registered in meta/routes.ts). */
+export const bearerSecurity = [{ bearerAuth: [] }];

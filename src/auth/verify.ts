@@ -1,6 +1,7 @@
 import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from "jose";
 import type { Config } from "../config";
 import { ApiError } from "../errors";
+import { USER_ID } from "../ids";
 
 /** Who is calling: the token's `sub` and its `scope` claim, split. */
 export interface Principal {
@@ -15,9 +16,6 @@ export const SECRET_ALGORITHMS = ["HS256"];
 
 const CLOCK_TOLERANCE_SECONDS = 30;
 
-// A user id becomes part of the TURN username (`<expiry>:<sub>`, at most 513 bytes in STUN) and
-// of KV keys, so it is bounded and free of control characters.
-const USER_ID = /^[^\p{Cc}\s]{1,200}$/u;
 
 // One remote key set per URL per isolate: jose caches the keys and refetches at most once per
 // cooldown when it meets an unknown `kid`, so a key rotation at the IdP is picked up.

@@ -1,6 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { getConfig, type Config } from "../config";
 import { jsonError } from "../errors";
+import { randomId } from "../ids";
 import type { Notifier } from "../push/notifications";
 import { notifierFor } from "../push/notifier";
 import {
@@ -107,7 +108,7 @@ export class CallRoom extends DurableObject<Env> {
 
     const pair = new WebSocketPair();
     const [client, server] = [pair[0], pair[1]];
-    const me: Attachment = { userId, connectionId: newConnectionId(), role };
+    const me: Attachment = { userId, connectionId: randomId(12), role };
     this.ctx.acceptWebSocket(server, [`u:${userId}`, `c:${me.connectionId}`]);
     server.serializeAttachment(me);
 
@@ -355,11 +356,6 @@ const isOpen = (ws: WebSocket) => ws.readyState === WebSocket.OPEN;
 const attachmentOf = (ws: WebSocket) => ws.deserializeAttachment() as Attachment;
 const participantOf = ({ userId, connectionId }: Participant): Participant => ({ userId, connectionId });
 const send = (ws: WebSocket, frame: ServerFrame) => ws.send(JSON.stringify(frame));
-
-function newConnectionId(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(12));
-  return btoa(String.fromCharCode(...bytes)).replaceAll("+", "-").replaceAll("/", "_");
-}
 
 function closeQuietly(ws: WebSocket, code: number, reason: string): void {
   // 1005, 1006 and 1015 are reserved for the runtime's own reports and throw if sent.

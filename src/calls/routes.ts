@@ -1,12 +1,12 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { newRouter, type AppEnv } from "../app";
+import { bearerSecurity, errorContent, jsonContent, newRouter, type AppEnv } from "../app";
 import { getConfig } from "../config";
-import { ApiError, ErrorBodySchema } from "../errors";
+import { ApiError } from "../errors";
+import { randomId, UserIdSchema } from "../ids";
 import { iceFor, IceServerSchema } from "../turn/routes";
 import { USER_HEADER, type CallAction, type RoomResult } from "./room";
 
-const UserId = z.string().regex(/^[^\p{Cc}\s]{1,200}$/u, "must be a user id of 1 to 200 printable characters");
 
 const MetadataSchema = z
   .record(z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, "keys are letters, digits, _ . -"), z.union([z.string(), z.number(), z.boolean()]))
@@ -18,7 +18,7 @@ const MAX_CALLEES = 32;
 const CreateCallSchema = z
   .object({
     // A group ring may reach more people than may connect at once (SIGNAL_MAX_CONNECTIONS).
-    callees: z.array(UserId).min(1).max(MAX_CALLEES).openapi({ example: ["user-b"] }),
+    callees: z.array(UserIdSchema).min(1).max(MAX_CALLEES).openapi({ example: ["user-b"] }),
     media: z.enum(["audio", "video"]),
     metadata: MetadataSchema.optional(),
   })
@@ -58,22 +58,15 @@ const CallIdParam = z.object({
   callId: z.string().openapi({ param: { name: "callId", in: "path" }, example: "q3V8c1mZk0Qv9oYx2bLwTg" }),
 });
 
-const json = (schema: z.ZodType, description: string) => ({ description, content: { "application/json": { schema } } });
 const failures = {
-  401: json(ErrorBodySchema, "Missing or invalid bearer token"),
-  403: json(ErrorBodySchema, "Not a participant of this call, or not allowed to do this"),
-  404: json(ErrorBodySchema, "No such call"),
+  401: errorContent("Missing or invalid bearer token"),
+  403: errorContent("Not a participant of this call, or not allowed to do this"),
+  404: errorContent("No such call"),
 };
-const security = [{ bearerAuth: [] }];
 const tags = ["Calls"];
 
 /** Call ids: 128 random bits, base64url. Anything else cannot be a call. */
 const CALL_ID = /^[A-Za-z0-9_-]{22}$/;
-
-function newCallId(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(16));
-  return btoa(String.fromCharCode(...bytes)).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
-}
 
 function room(c: Context<AppEnv>, callId: string) {
   if (!CALL_ID.test(callId)) throw new ApiError("not_found", "no such call");
@@ -91,9 +84,9 @@ const actionRoute = (action: CallAction, summary: string) =>
     path: `/calls/{callId}/${action}`,
     tags,
     summary,
-    security,
+    security: bearerSecurity,
     request: { params: CallIdParam },
-    responses: { 200: json(CallSchema, "The call after the change"), ...failures, 409: json(ErrorBodySchema, "Not allowed in the call's current state") },
+    responses: { 200: jsonContent(CallSchema, "The call after the change"), ...failures, 409: errorContent("Not allowed in the call's current state") },
   });
 
 /** The calls REST API (section 4.1); each call lives in its own {@link CallRoom}. */
@@ -104,9 +97,9 @@ export const callRoutes = newRouter()
       path: "/calls",
       tags,
       summary: "Start a call: rings the callees and returns the ICE servers",
-      security,
+      security: bearerSecurity,
       request: { body: { content: { "application/json": { schema: CreateCallSchema } }, required: true } },
-      responses: { 201: json(CreatedCallSchema, "The call, ringing"), 400: json(ErrorBodySchema, "Bad body"), 401: failures[401] },
+      responses: { 201: jsonContent(CreatedCallSchema, "The call, ringing"), 400: errorContent("Bad body"), 401: failures[401] },
     }),
     async (c) => {
       const { callees, media, metadata } = c.req.valid("json");
@@ -114,7 +107,7 @@ export const callRoutes = newRouter()
       const config = getConfig(c.env);
       if (callees.includes(caller)) throw new ApiError("invalid_request", "callees must not include the caller");
       if (new Set(callees).size !== callees.length) throw new ApiError("invalid_request", "callees must be distinct");
-      const callId = newCallId();
+      const callId = randomId(16);
       const [call, ice] = await Promise.all([
         room(c, callId).create({ callId, caller, callees, media, ...(metadata ? { metadata } : {}) }),
         iceFor(c),
@@ -142,9 +135,9 @@ export const callRoutes = newRouter()
       path: "/calls/{callId}",
       tags,
       summary: "A call's state (caller and callees only)",
-      security,
+      security: bearerSecurity,
       request: { params: CallIdParam },
-      responses: { 200: json(CallSchema, "The call"), ...failures },
+      responses: { 200: jsonContent(CallSchema, "The call"), ...failures },
     }),
     async (c) => c.json(unwrap(await room(c, c.req.valid("param").callId).view(c.var.principal.userId)), 200),
   )
@@ -165,14 +158,14 @@ export const callRoutes = newRouter()
       summary: "The call's signaling socket (WebSocket upgrade, subprotocol signal.v1)",
       description:
         "Authenticate with `Authorization: Bearer <JWT>`, or offer the subprotocols `signal.v1` and `bearer.<JWT>`. Protocol: docs/signaling.md.",
-      security,
+      security: bearerSecurity,
       request: { params: CallIdParam },
       responses: {
         101: { description: "Switching protocols" },
         ...failures,
-        409: json(ErrorBodySchema, "The call has ended"),
-        426: json(ErrorBodySchema, "Not a WebSocket upgrade"),
-        429: json(ErrorBodySchema, "The call has as many connections as it allows"),
+        409: errorContent("The call has ended"),
+        426: errorContent("Not a WebSocket upgrade"),
+        429: errorContent("The call has as many connections as it allows"),
       },
     }),
     async (c) => {

@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { newRouter } from "../app";
-import { ApiError, ErrorBodySchema } from "../errors";
+import { bearerSecurity, errorContent, jsonContent, newRouter } from "../app";
+import { ApiError } from "../errors";
 import { deleteDevice, DeviceIdSchema, DeviceRegistrationSchema, listDevices, publicDevice, registerDevice } from "./store";
 
 const DeviceSchema = z
@@ -21,10 +21,8 @@ const DeviceParam = z.object({
   deviceId: DeviceIdSchema.openapi({ param: { name: "deviceId", in: "path" }, example: "pixel-8-a1b2" }),
 });
 
-const json = (schema: z.ZodType, description: string) => ({ description, content: { "application/json": { schema } } });
 const tags = ["Devices"];
-const security = [{ bearerAuth: [] }];
-const unauthorized = json(ErrorBodySchema, "Missing or invalid bearer token");
+const unauthorized = errorContent("Missing or invalid bearer token");
 
 /** The caller's own push devices (section 5.1), stored in KV by store.ts. */
 export const deviceRoutes = newRouter()
@@ -34,15 +32,15 @@ export const deviceRoutes = newRouter()
       path: "/devices/{deviceId}",
       tags,
       summary: "Register or update a push device (idempotent)",
-      security,
+      security: bearerSecurity,
       request: {
         params: DeviceParam,
         body: { content: { "application/json": { schema: DeviceRegistrationSchema.openapi("DeviceRegistration") } }, required: true },
       },
       responses: {
-        200: json(DeviceSchema, "Updated"),
-        201: json(DeviceSchema, "Registered"),
-        400: json(ErrorBodySchema, "Bad token or fields"),
+        200: jsonContent(DeviceSchema, "Updated"),
+        201: jsonContent(DeviceSchema, "Registered"),
+        400: errorContent("Bad token or fields"),
         401: unauthorized,
       },
     }),
@@ -58,8 +56,8 @@ export const deviceRoutes = newRouter()
       path: "/devices",
       tags,
       summary: "The caller's devices",
-      security,
-      responses: { 200: json(z.object({ devices: z.array(DeviceSchema) }), "The devices"), 401: unauthorized },
+      security: bearerSecurity,
+      responses: { 200: jsonContent(z.object({ devices: z.array(DeviceSchema) }), "The devices"), 401: unauthorized },
     }),
     async (c) => {
       const devices = await listDevices(c.env.DEVICES, c.var.principal.userId);
@@ -72,9 +70,9 @@ export const deviceRoutes = newRouter()
       path: "/devices/{deviceId}",
       tags,
       summary: "Remove a device",
-      security,
+      security: bearerSecurity,
       request: { params: DeviceParam },
-      responses: { 204: { description: "Removed" }, 401: unauthorized, 404: json(ErrorBodySchema, "No such device") },
+      responses: { 204: { description: "Removed" }, 401: unauthorized, 404: errorContent("No such device") },
     }),
     async (c) => {
       const removed = await deleteDevice(c.env.DEVICES, c.var.principal.userId, c.req.valid("param").deviceId);

@@ -1,8 +1,9 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { newRouter } from "../app";
+import { bearerSecurity, errorContent, jsonContent, newRouter } from "../app";
 import { getConfig } from "../config";
 import { DeviceIdSchema, getDevice, type Device } from "../devices/store";
-import { ApiError, ErrorBodySchema } from "../errors";
+import { ApiError } from "../errors";
+import { UserIdSchema } from "../ids";
 import { deliverToDevice, devicesOf, eachLimited, enqueueDeliveries, pushContext, SEND_CONCURRENCY, type DeviceResult } from "./dispatch";
 import { fcmTopicMembership, sendFcm } from "./fcm";
 import { fcmMessage, PayloadTooLarge } from "./messages";
@@ -10,14 +11,13 @@ import type { PushNotification } from "./notifications";
 import { retryDelaySeconds } from "./outcome";
 import { addMember, removeMember, TOPIC, topicMembers } from "./topics";
 
-const UserId = z.string().regex(/^[^\p{Cc}\s]{1,200}$/u);
 const Topic = z.string().regex(TOPIC, "topics are 1 to 200 of A-Z a-z 0-9 _ . ~ % -");
 const DEFAULT_TTL_SECONDS = 86_400;
 const MAX_TTL_SECONDS = 28 * 86_400;
 
 const SendSchema = z
   .object({
-    userIds: z.array(UserId).min(1).max(1000).optional(),
+    userIds: z.array(UserIdSchema).min(1).max(1000).optional(),
     topic: Topic.optional(),
     notification: z
       .object({
@@ -60,10 +60,8 @@ const MembershipResultSchema = z.object({
   results: z.array(z.object({ deviceId: z.string(), status: z.enum(["subscribed", "unsubscribed", "not_found", "failed"]), reason: z.string().optional() })),
 });
 
-const json = (schema: z.ZodType, description: string) => ({ description, content: { "application/json": { schema } } });
 const tags = ["Push"];
-const security = [{ bearerAuth: [] }];
-const failures = { 400: json(ErrorBodySchema, "Bad body"), 401: json(ErrorBodySchema, "Missing or invalid bearer token") };
+const failures = { 400: errorContent("Bad body"), 401: errorContent("Missing or invalid bearer token") };
 
 const outcomeStatus = (result: DeviceResult) =>
   result.status === "dead" ? "removed" : result.status === "retry" ? "retrying" : result.status === "delivered" ? "delivered" : "failed";
@@ -74,12 +72,12 @@ const membershipRoute = (action: "subscribe" | "unsubscribe") =>
     path: `/push/topics/{topic}/${action}`,
     tags,
     summary: `${action === "subscribe" ? "Subscribe" : "Unsubscribe"} some of the caller's own devices ${action === "subscribe" ? "to" : "from"} a topic`,
-    security,
+    security: bearerSecurity,
     request: {
       params: z.object({ topic: Topic.openapi({ param: { name: "topic", in: "path" }, example: "news" }) }),
       body: { content: { "application/json": { schema: MembershipSchema } }, required: true },
     },
-    responses: { 200: json(MembershipResultSchema, "Per-device results"), ...failures },
+    responses: { 200: jsonContent(MembershipResultSchema, "Per-device results"), ...failures },
   });
 
 /** Server-to-server sends (scope `push:send`) and topic membership (section 5.3). */
@@ -90,9 +88,9 @@ export const pushRoutes = newRouter()
       path: "/push/send",
       tags,
       summary: "Send a custom or silent notification to users and/or a topic (scope push:send)",
-      security,
+      security: bearerSecurity,
       request: { body: { content: { "application/json": { schema: SendSchema } }, required: true } },
-      responses: { 200: json(SendResultSchema, "Per-device outcomes of the first attempt"), ...failures, 403: json(ErrorBodySchema, "Token lacks push:send") },
+      responses: { 200: jsonContent(SendResultSchema, "Per-device outcomes of the first attempt"), ...failures, 403: errorContent("Token lacks push:send") },
     }),
     async (c) => {
       if (!c.var.principal.scopes.has("push:send")) throw new ApiError("forbidden", "this endpoint needs a token with scope push:send");

@@ -1,8 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { newRouter, type AppEnv } from "../app";
+import { bearerSecurity, errorContent, jsonContent, newRouter, type AppEnv } from "../app";
 import { getConfig } from "../config";
-import { ErrorBodySchema } from "../errors";
 import { iceConfiguration } from "./credentials";
 import { callerLocation } from "./regions";
 
@@ -51,11 +50,9 @@ const TurnRestSchema = z
   .openapi("TurnRestCredentials");
 
 const errors = {
-  400: { description: "Bad query", content: { "application/json": { schema: ErrorBodySchema } } },
-  401: { description: "Missing or invalid bearer token", content: { "application/json": { schema: ErrorBodySchema } } },
-} as const;
-
-const security = [{ bearerAuth: [] }];
+  400: errorContent("Bad query"),
+  401: errorContent("Missing or invalid bearer token"),
+};
 
 /** The caller's ICE configuration: their user id, where the request comes from, the ttl asked. */
 export function iceFor(c: Context<AppEnv>, ttl?: number) {
@@ -75,10 +72,10 @@ export const turnRoutes = newRouter()
       path: "/calls/ice-servers",
       tags: ["ICE and TURN"],
       summary: "ICE servers with a time-limited TURN credential, nearest region first",
-      security,
+      security: bearerSecurity,
       request: { query: TtlQuerySchema },
       responses: {
-        200: { description: "An RTCConfiguration", content: { "application/json": { schema: IceServersSchema } } },
+        200: jsonContent(IceServersSchema, "An RTCConfiguration"),
         ...errors,
       },
     }),
@@ -93,10 +90,10 @@ export const turnRoutes = newRouter()
       path: "/turn/credentials",
       tags: ["ICE and TURN"],
       summary: "The same credential in the draft-uberti-behave-turn-rest shape",
-      security,
+      security: bearerSecurity,
       request: { query: TtlQuerySchema },
       responses: {
-        200: { description: "TURN REST API credentials", content: { "application/json": { schema: TurnRestSchema } } },
+        200: jsonContent(TurnRestSchema, "TURN REST API credentials"),
         ...errors,
       },
     }),

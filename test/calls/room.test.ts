@@ -9,6 +9,7 @@ import { env } from "cloudflare:workers";
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { CallRoom } from "../../src/calls/room";
+import { randomId } from "../../src/ids";
 import type { CallNotification } from "../../src/push/notifications";
 import { api, connect, placeCall, upgrade, user } from "../support/calls";
 
@@ -17,9 +18,7 @@ const candidate = (n: number) => ({ candidate: `candidate:${n} 1 udp 2122260223 
 const errorOf = async (response: Response) => ((await response.json()) as { error: { code: string; message: string } }).error;
 const stubOf = (callId: string) => env.CALL_ROOM.get(env.CALL_ROOM.idFromName(callId));
 
-function newCallId() {
-  return btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(16)))).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
-}
+const newCallId = () => randomId(16);
 
 /** A call between two new users with both connected and welcomed; returns their connection ids. */
 async function connectedPair() {
