@@ -4,8 +4,8 @@
 //   npm run bench:ice -- --seconds 15 --concurrency 64
 // Loopback only; every round is bounded in time. Prints both rates and their ratio.
 import { parseArgs } from "node:util";
-import { SignJWT } from "jose";
 import { startWrangler } from "../test/node/support/processes.ts";
+import { hs256Token } from "../test/node/support/tokens.ts";
 
 const { values } = parseArgs({
   options: { seconds: { type: "string", default: "8" }, concurrency: { type: "string", default: "32" } },
@@ -25,10 +25,7 @@ const worker = await startWrangler({
   ]),
 });
 
-const token = await new SignJWT({ sub: "bench-user" })
-  .setProtectedHeader({ alg: "HS256" })
-  .setExpirationTime("1h")
-  .sign(new TextEncoder().encode(JWT_SECRET));
+const token = await hs256Token(JWT_SECRET, "bench-user", { expiresIn: "1h" });
 
 interface Round {
   requests: number;

@@ -6,9 +6,9 @@
 //   npm run bench:push [-- --devices 1000 --latency 20]
 // Loopback only; every wait is bounded.
 import { parseArgs } from "node:util";
-import { SignJWT } from "jose";
 import { startFakePush } from "../test/support/fake-push.ts";
 import { startWrangler } from "../test/node/support/processes.ts";
+import { hs256Token } from "../test/node/support/tokens.ts";
 
 const { values } = parseArgs({ options: { devices: { type: "string", default: "1000" }, latency: { type: "string", default: "20" } } });
 const deviceCount = Math.min(Number(values.devices), 5000);
@@ -31,8 +31,7 @@ const worker = await startWrangler({
   APNS_BUNDLE_ID: fake.bundleId,
   APNS_BASE_URL: fake.url,
 });
-const token = (sub: string, scope?: string) =>
-  new SignJWT({ sub, ...(scope ? { scope } : {}) }).setProtectedHeader({ alg: "HS256" }).setExpirationTime("1h").sign(new TextEncoder().encode(JWT_SECRET));
+const token = (sub: string, scope?: string) => hs256Token(JWT_SECRET, sub, { expiresIn: "1h", ...(scope ? { scope } : {}) });
 
 async function call(method: string, path: string, bearer: string, body?: unknown) {
   const response = await fetch(`${worker.url}${path}`, {

@@ -6,9 +6,9 @@
 //   npm run bench:signaling [-- --seconds 5 --calls 500 --frames 10 --setups 100]
 import { readFileSync, readdirSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { SignJWT } from "jose";
 import { SignalClient } from "../test/support/signal-client.ts";
 import { startWrangler } from "../test/node/support/processes.ts";
+import { hs256Token } from "../test/node/support/tokens.ts";
 
 const { values } = parseArgs({
   options: {
@@ -39,7 +39,7 @@ const tokens = new Map<string, string>();
 const token = async (userId: string) => {
   let value = tokens.get(userId);
   if (!value) {
-    value = await new SignJWT({ sub: userId }).setProtectedHeader({ alg: "HS256" }).setExpirationTime("2h").sign(new TextEncoder().encode(JWT_SECRET));
+    value = await hs256Token(JWT_SECRET, userId, { expiresIn: "2h" });
     tokens.set(userId, value);
   }
   return value;

@@ -13,9 +13,9 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCoturn, startWrangler, type Running } from "../node/support/processes";
+import { hs256Token } from "../node/support/tokens";
 import { launchIn, type Browser } from "./support/browser";
 import { buildTopology, createNamespace, deleteAll, inNamespace } from "./support/network";
 
@@ -56,7 +56,7 @@ function coturnConfig(secret: string, dir: string): string {
   ].join("\n");
 }
 
-const token = (sub: string) => new SignJWT({ sub }).setProtectedHeader({ alg: "HS256" }).setExpirationTime("10m").sign(new TextEncoder().encode(JWT_SECRET));
+const token = (sub: string) => hs256Token(JWT_SECRET, sub);
 
 type Demo = {
   signIn(userId: string, token: string): Promise<void>;

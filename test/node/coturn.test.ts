@@ -10,8 +10,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { turnPassword } from "../../src/turn/credentials";
 import { allocate } from "./support/turn-client";
+import { hs256Token } from "./support/tokens";
 import { freePort, relayThroughTurn, startCoturn, startEchoPeer, startWrangler, type Running } from "./support/processes";
-import { SignJWT } from "jose";
 
 // Hex, as turn-infra generates them: coturn strips quotes and whitespace from secrets.
 const OLD_SECRET = "6f6c642d7475726e2d7365637265742d3031";
@@ -45,10 +45,7 @@ const workerVars = (secrets: string) => ({
 });
 
 async function iceServersFrom(worker: { url: string }, userId: string, ttl?: number) {
-  const token = await new SignJWT({ sub: userId })
-    .setProtectedHeader({ alg: "HS256" })
-    .setExpirationTime("10m")
-    .sign(new TextEncoder().encode(JWT_SECRET));
+  const token = await hs256Token(JWT_SECRET, userId);
   const response = await fetch(`${worker.url}/v1/calls/ice-servers${ttl ? `?ttl=${ttl}` : ""}`, {
     headers: { authorization: `Bearer ${token}` },
     signal: AbortSignal.timeout(10_000),

@@ -3,16 +3,15 @@
  * subprotocol auth): ring → accept → offer/answer/candidates → hangup, and ring → missed when
  * nobody answers (CALL_RING_TIMEOUT=5 here, the minimum, so the alarm fires for real).
  */
-import { SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SignalClient } from "../support/signal-client";
 import { startWrangler, type Running } from "./support/processes";
+import { hs256Token } from "./support/tokens";
 
 const JWT_SECRET = "signaling-test-hs256-secret-0123456789abcdef";
 let worker: Running & { url: string };
 
-const token = (userId: string) =>
-  new SignJWT({ sub: userId }).setProtectedHeader({ alg: "HS256" }).setExpirationTime("10m").sign(new TextEncoder().encode(JWT_SECRET));
+const token = (userId: string) => hs256Token(JWT_SECRET, userId);
 
 async function api(userId: string, method: string, path: string, body?: unknown) {
   const response = await fetch(`${worker.url}${path}`, {

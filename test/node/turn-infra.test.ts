@@ -11,9 +11,9 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
-import { SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort, runCoturn, startWrangler, type Running } from "./support/processes";
+import { hs256Token } from "./support/tokens";
 import { allocate } from "./support/turn-client";
 
 const run = promisify(execFile);
@@ -83,7 +83,7 @@ describe("the Terraform-rendered configuration under coturn", () => {
   });
 
   it("accepts the Worker's credential, and refuses peers in denied ranges", async () => {
-    const token = await new SignJWT({ sub: "alice" }).setProtectedHeader({ alg: "HS256" }).setExpirationTime("5m").sign(new TextEncoder().encode(JWT_SECRET));
+    const token = await hs256Token(JWT_SECRET, "alice");
     const response = await fetch(`${worker.url}/v1/turn/credentials`, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(10_000) });
     const { username, password, uris } = (await response.json()) as { username: string; password: string; uris: string[] };
     expect(uris[0]).toBe(`turn:127.0.0.1:${port}?transport=udp`);
