@@ -1,7 +1,7 @@
 import type { Device } from "../devices/store";
 import { apnsProviderToken, type ApnsConfig } from "./apns-auth";
 import type { ApnsRequest } from "./messages";
-import { classifyApns, type DeliveryOutcome } from "./outcome";
+import { classifyApns, describe, networkFailure, type DeliveryOutcome } from "./outcome";
 
 const PRODUCTION = "https://api.push.apple.com";
 const SANDBOX = "https://api.sandbox.push.apple.com";
@@ -21,7 +21,7 @@ export async function sendApns(env: Env, apns: ApnsConfig, device: Device, reque
     try {
       token = await apnsProviderToken(env, apns, rejected);
     } catch (error) {
-      return { status: "retry", reason: `provider token: ${error instanceof Error ? error.message : String(error)}` };
+      return { status: "retry", reason: `provider token: ${describe(error)}` };
     }
     let response: Response;
     try {
@@ -32,7 +32,7 @@ export async function sendApns(env: Env, apns: ApnsConfig, device: Device, reque
         signal: AbortSignal.timeout(10_000),
       });
     } catch (error) {
-      return { status: "retry", reason: `network: ${error instanceof Error ? error.message : String(error)}` };
+      return networkFailure(error);
     }
     const outcome = classifyApns(response.status, await response.json().catch(() => null), response.headers.get("retry-after"));
     if (outcome.status !== "reauth") return outcome;

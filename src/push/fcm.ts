@@ -1,5 +1,5 @@
 import { googleAccessToken, GoogleAuthError, type FcmConfig } from "./google-auth";
-import { classifyFcm, type DeliveryOutcome } from "./outcome";
+import { classifyFcm, describe, networkFailure, type DeliveryOutcome } from "./outcome";
 
 /**
  * Sends one FCM HTTP v1 message. A 401 means the cached access token was refused: it is renewed
@@ -45,7 +45,7 @@ export async function fcmTopicMembership(
         signal: AbortSignal.timeout(10_000),
       });
     } catch (error) {
-      results.push(...chunk.map(() => ({ ok: false, reason: error instanceof Error ? error.message : String(error) })));
+      results.push(...chunk.map(() => ({ ok: false, reason: describe(error) })));
       continue;
     }
     const body = (await reply.json().catch(() => ({}))) as { results?: { error?: string }[] };
@@ -68,12 +68,12 @@ async function post(url: string, token: string, body: object, fetcher: typeof fe
       signal: AbortSignal.timeout(10_000),
     });
   } catch (error) {
-    return { status: "retry", reason: `network: ${error instanceof Error ? error.message : String(error)}` };
+    return networkFailure(error);
   }
   return classifyFcm(response.status, await response.json().catch(() => null), response.headers.get("retry-after"));
 }
 
 function authFailure(error: unknown): DeliveryOutcome {
   if (error instanceof GoogleAuthError) return error.transient ? { status: "retry", reason: error.message } : { status: "failed", reason: error.message };
-  return { status: "failed", reason: `access token: ${error instanceof Error ? error.message : String(error)}` };
+  return { status: "failed", reason: `access token: ${describe(error)}` };
 }

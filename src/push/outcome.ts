@@ -65,6 +65,14 @@ export function classifyApns(status: number, body: unknown, retryAfter: string |
   return { status: "failed", reason };
 }
 
+/** A send that never got an answer (connection refused or lost, timeout): transient. */
+export function networkFailure(error: unknown): DeliveryOutcome {
+  return { status: "retry", reason: `network: ${describe(error)}` };
+}
+
+/** An error as log and outcome text. */
+export const describe = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
 function retry(reason: string, retryAfter: string | null): DeliveryOutcome {
   const seconds = parseRetryAfter(retryAfter);
   return { status: "retry", reason, ...(seconds === undefined ? {} : { retryAfterSeconds: seconds }) };
