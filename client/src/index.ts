@@ -1,6 +1,6 @@
-import { iceRefreshDelayMs, onRemoteDescription, reconnectDelayMs } from "./negotiation";
+import { iceRefreshDelayMs, iceRestartDelayMs, onRemoteDescription, reconnectDelayMs, shouldOffer } from "./negotiation";
 
-export { iceRefreshDelayMs, onRemoteDescription, reconnectDelayMs } from "./negotiation";
+export { iceRefreshDelayMs, iceRestartDelayMs, onRemoteDescription, reconnectDelayMs, shouldOffer } from "./negotiation";
 
 /**
  * SecureConnect Edge client: places and answers calls through the service's REST API and
@@ -204,6 +204,7 @@ export class Call {
     this.pc.setConfiguration({ ...this.client.rtcConfiguration, iceServers: ice.iceServers });
     this.scheduleIceRefresh(ice.expiresAt);
     this.pc.onnegotiationneeded = async () => {
+      if (!shouldOffer(this.polite, this.pc.remoteDescription !== null)) return;
       try {
         this.makingOffer = true;
         await this.pc.setLocalDescription();
@@ -224,12 +225,25 @@ export class Call {
     this.pc.onconnectionstatechange = () => {
       this.emit("connection", this.pc.connectionState);
       // A path that broke (network change, NAT rebinding): look for a new one.
-      if (this.pc.connectionState === "failed") this.pc.restartIce();
+      if (this.pc.connectionState === "failed") this.later(iceRestartDelayMs(this.polite), () => this.restartIfStillFailed());
     };
     for (const track of this.stream?.getTracks() ?? []) this.pc.addTrack(track, this.stream!);
     // Without local media there is still a connection to make (receive-only, or data only).
     if (!this.stream) this.pc.createDataChannel("secureconnect");
     void this.connect();
+  }
+
+  private restartIfStillFailed(): void {
+    // The other side's restart may have fixed it, or be under way.
+    if (this.pc.connectionState === "failed" && this.pc.signalingState === "stable") this.pc.restartIce();
+  }
+
+  private later(ms: number, run: () => void): void {
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      if (!this.closed) run();
+    }, ms);
+    this.timers.add(timer);
   }
 
   private async connect(): Promise<void> {
@@ -247,8 +261,7 @@ export class Call {
     ws.onclose = (event) => {
       if (this.closed || this.state === "ended" || event.code === 1000 || event.code === 1008 || event.code === 1009) return;
       // Dropped: come back with back-off; the room keeps our place and our waiting frames.
-      const timer = setTimeout(() => void this.connect(), reconnectDelayMs(this.reconnects++));
-      this.timers.add(timer);
+      this.later(reconnectDelayMs(this.reconnects++), () => void this.connect());
     };
   }
 
@@ -309,9 +322,7 @@ export class Call {
   }
 
   private scheduleIceRefresh(expiresAt: string): void {
-    const timer = setTimeout(async () => {
-      this.timers.delete(timer);
-      if (this.closed) return;
+    this.later(iceRefreshDelayMs(expiresAt, Date.now()), async () => {
       try {
         const ice = await this.client.iceServers();
         this.pc.setConfiguration({ ...this.pc.getConfiguration(), iceServers: ice.iceServers });
@@ -319,8 +330,7 @@ export class Call {
       } catch (error) {
         this.emit("error", { code: "api", message: `could not refresh ICE servers: ${String(error)}` });
       }
-    }, iceRefreshDelayMs(expiresAt, Date.now()));
-    this.timers.add(timer);
+    });
   }
 
   private send(frame: object): void {

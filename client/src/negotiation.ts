@@ -25,6 +25,31 @@ export function onRemoteDescription(type: SdpType, polite: boolean, state: Negot
 }
 
 /**
+ * Whether to answer `negotiationneeded` with an offer now. The caller makes the first offer; the
+ * callee (which adds its tracks as soon as it joins) waits until that offer is answered, so the
+ * two first offers never collide. A collision is survivable in theory, but the polite side's
+ * rollback costs a round trip and a wasted TURN allocation, and Chromium can leave the
+ * rolled-back side gathering no candidates at all (seen in the NAT matrix, about one call in
+ * five). The browser fires `negotiationneeded` again once the callee is stable if its tracks
+ * still need a negotiation.
+ */
+export function shouldOffer(polite: boolean, hasRemoteDescription: boolean): boolean {
+  return !polite || hasRemoteDescription;
+}
+
+/** How long the callee lets the caller restart ICE first after the connection failed. */
+export const CALLEE_RESTART_GRACE_MS = 4_000;
+
+/**
+ * When to restart ICE after the connection failed, in ms from now: the caller at once, the
+ * callee only if the caller's restart offer has not arrived within a grace period (the caller may
+ * be gone, or still reconnecting its socket) — two restarts at once would collide.
+ */
+export function iceRestartDelayMs(polite: boolean): number {
+  return polite ? CALLEE_RESTART_GRACE_MS : 0;
+}
+
+/**
  * Reconnect delay for the signaling socket: exponential from 250 ms, capped at 10 s, with full
  * jitter so a thousand clients do not reconnect in step.
  */

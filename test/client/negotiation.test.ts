@@ -1,9 +1,9 @@
 /**
- * The client SDK's pure logic: perfect negotiation's collision rule, socket reconnect back-off
- * and ICE credential refresh timing. The SDK against real browsers: test/e2e.
+ * The client SDK's pure logic: perfect negotiation's collision rule, who offers first, who
+ * restarts ICE, socket reconnect back-off and ICE credential refresh timing. The SDK against real browsers: test/e2e.
  */
 import { describe, expect, it } from "vitest";
-import { iceRefreshDelayMs, onRemoteDescription, reconnectDelayMs } from "../../client/src/negotiation";
+import { CALLEE_RESTART_GRACE_MS, iceRefreshDelayMs, iceRestartDelayMs, onRemoteDescription, reconnectDelayMs, shouldOffer } from "../../client/src/negotiation";
 
 describe("onRemoteDescription (perfect negotiation)", () => {
   const stable = { makingOffer: false, isSettingRemoteAnswerPending: false, signalingState: "stable" as const };
@@ -17,6 +17,23 @@ describe("onRemoteDescription (perfect negotiation)", () => {
     ["an offer while applying an answer", "offer", false, { ...stable, signalingState: "have-local-offer" as const, isSettingRemoteAnswerPending: true }, "apply"],
   ] as const)("%s → %s", (_name, type, polite, state, expected) => {
     expect(onRemoteDescription(type, polite, state)).toBe(expected);
+  });
+});
+
+describe("shouldOffer", () => {
+  it("lets the caller offer at once and the callee only after the caller's first offer", () => {
+    expect(shouldOffer(false, false)).toBe(true);
+    expect(shouldOffer(false, true)).toBe(true);
+    expect(shouldOffer(true, false)).toBe(false);
+    expect(shouldOffer(true, true)).toBe(true);
+  });
+});
+
+describe("iceRestartDelayMs", () => {
+  it("restarts at once on the caller and gives the caller a head start on the callee", () => {
+    expect(iceRestartDelayMs(false)).toBe(0);
+    expect(iceRestartDelayMs(true)).toBe(CALLEE_RESTART_GRACE_MS);
+    expect(CALLEE_RESTART_GRACE_MS).toBeGreaterThan(0);
   });
 });
 
