@@ -45,8 +45,22 @@ export function deleteAll(): void {
 }
 process.once("exit", deleteAll);
 
+/**
+ * Deletes a veth (both ends at once) if it exists. A namespace's devices die asynchronously
+ * after `ip netns delete`, so a veth whose other end lives in a namespace that stays (the
+ * internet's `to-ra`) must be deleted explicitly, or the next scenario finds it still there.
+ */
+export function unlink(ns: string, dev: string): void {
+  try {
+    inNamespace(ns, "ip", "link", "delete", dev);
+  } catch {
+    // not there
+  }
+}
+
 /** A veth pair between two namespaces, with an address on each end that has one. */
 export function link(a: { ns: string; dev: string; address?: string }, b: { ns: string; dev: string; address?: string }): void {
+  unlink(a.ns, a.dev);
   ip("link", "add", a.dev, "netns", a.ns, "type", "veth", "peer", "name", b.dev, "netns", b.ns);
   for (const end of [a, b]) {
     if (end.address) inNamespace(end.ns, "ip", "addr", "add", end.address, "dev", end.dev);
@@ -141,6 +155,7 @@ export function buildTopology(internet: string, options: { scenario: number; sam
     clientA,
     clientB,
     teardown: () => {
+      for (const dev of ["to-ra", "to-rb"]) unlink(internet, dev);
       for (const ns of [clientA, clientB, ...routers]) deleteNamespace(ns);
     },
   };
