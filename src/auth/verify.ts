@@ -1,7 +1,7 @@
 import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from "jose";
 import type { Config } from "../config";
 import { ApiError } from "../errors";
-import { USER_ID } from "../ids";
+import { isUserId } from "../ids";
 
 /** Who is calling: the token's `sub` and its `scope` claim, split. */
 export interface Principal {
@@ -86,8 +86,8 @@ export async function verifyToken(token: string, auth: Config["auth"]): Promise<
   } catch (error) {
     throw refusal(error);
   }
-  if (typeof payload.sub !== "string" || !USER_ID.test(payload.sub)) {
-    throw new ApiError("unauthorized", "token subject must be a user id of 1 to 200 printable characters");
+  if (typeof payload.sub !== "string" || !isUserId(payload.sub)) {
+    throw new ApiError("unauthorized", "token subject must be a user id of 1 to 200 printable characters (at most 400 bytes)");
   }
   const scopes = typeof payload.scope === "string" ? payload.scope.split(" ").filter(Boolean) : [];
   return { userId: payload.sub, scopes: new Set(scopes) };

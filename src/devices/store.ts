@@ -1,14 +1,16 @@
 import { z } from "@hono/zod-openapi";
+import { base64url } from "../ids";
 
 /**
  * Push devices in Workers KV, one key per device, never a shared list:
  *
- *   dev:<userId>:<deviceId>      value: the whole {@link Device}; metadata: what fan-out needs
+ *   dev:<user>:<deviceId>            value: the whole {@link Device}; metadata: what fan-out needs
  *   tok:<provider>:<sha256(token)>   value: "<userId>\n<deviceId>" (reverse index)
  *
- * So registrations never race each other (no read-modify-write of a list), one
- * `list({prefix: "dev:<userId>:"})` gives every device of a user with its tokens (metadata,
- * ≤ 1024 bytes), and a token can be traced back to its device when it moves to another user.
+ * where `<user>` is {@link userKeyPart}. So registrations never race each other (no
+ * read-modify-write of a list), one `list({prefix: "dev:<user>:"})` gives every device of a user
+ * with its tokens (metadata, ≤ 1024 bytes), and a token can be traced back to its device when it
+ * moves to another user.
  */
 export const Provider = z.enum(["fcm", "apns"]);
 export type Provider = z.output<typeof Provider>;
@@ -68,12 +70,23 @@ interface DeviceMetadata {
   u: string;
 }
 
-const deviceKey = (userId: string, deviceId: string) => `dev:${userId}:${deviceId}`;
-const devicePrefix = (userId: string) => `dev:${userId}:`;
+const sha256 = async (text: string) => new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
+
+/**
+ * A user's part of a KV key: base64url(SHA-256(userId)), 43 characters. User ids may hold `:`
+ * and any printable character, so with the raw id the prefix `dev:alice:` would also match the
+ * devices of a user called `alice:x`; a fixed-length digest cannot, and keeps every key far
+ * below KV's 512-byte limit whatever the id.
+ */
+export async function userKeyPart(userId: string): Promise<string> {
+  return base64url(await sha256(userId));
+}
+
+const devicePrefix = async (userId: string) => `dev:${await userKeyPart(userId)}:`;
+const deviceKey = async (userId: string, deviceId: string) => `${await devicePrefix(userId)}${deviceId}`;
 
 async function tokenKey(provider: Provider | "apns-voip", token: string): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(token)));
-  return `tok:${provider}:${Array.from(digest, (byte) => byte.toString(16).padStart(2, "0")).join("")}`;
+  return `tok:${provider}:${Array.from(await sha256(token), (byte) => byte.toString(16).padStart(2, "0")).join("")}`;
 }
 
 function toMetadata(device: Device): DeviceMetadata {
@@ -124,7 +137,7 @@ export async function registerDevice(
   registration: DeviceRegistration,
   now: Date,
 ): Promise<{ device: Device; created: boolean }> {
-  const existing = await kv.get<Device>(deviceKey(userId, deviceId), "json");
+  const existing = await kv.get<Device>(await deviceKey(userId, deviceId), "json");
   const timestamp = now.toISOString();
   const device: Device = {
     ...registration,
@@ -148,13 +161,13 @@ export async function registerDevice(
   }
   if (existing && existing.token !== device.token) await kv.delete(await tokenKey(existing.provider, existing.token));
   if (existing?.voipToken && existing.voipToken !== device.voipToken) await kv.delete(await tokenKey("apns-voip", existing.voipToken));
-  await kv.put(deviceKey(userId, deviceId), JSON.stringify(device), { metadata: toMetadata(device) });
+  await kv.put(await deviceKey(userId, deviceId), JSON.stringify(device), { metadata: toMetadata(device) });
   return { device, created: !existing };
 }
 
 /** Every device of `userId`, from one `list` per 1000 devices (metadata only, no value reads). */
 export async function listDevices(kv: KVNamespace, userId: string): Promise<Device[]> {
-  const prefix = devicePrefix(userId);
+  const prefix = await devicePrefix(userId);
   const keys = await listMetadata<DeviceMetadata>(kv, prefix);
   return keys.map(({ name, metadata }) => fromMetadata(userId, name.slice(prefix.length), metadata));
 }
@@ -172,14 +185,14 @@ export async function listMetadata<M>(kv: KVNamespace, prefix: string): Promise<
 }
 
 export async function getDevice(kv: KVNamespace, userId: string, deviceId: string): Promise<Device | null> {
-  return kv.get<Device>(deviceKey(userId, deviceId), "json");
+  return kv.get<Device>(await deviceKey(userId, deviceId), "json");
 }
 
 /** Removes a device and its reverse-index entries; false if there was none. */
 export async function deleteDevice(kv: KVNamespace, userId: string, deviceId: string): Promise<boolean> {
   const device = await getDevice(kv, userId, deviceId);
   if (!device) return false;
-  await kv.delete(deviceKey(userId, deviceId));
+  await kv.delete(await deviceKey(userId, deviceId));
   await kv.delete(await tokenKey(device.provider, device.token));
   if (device.voipToken) await kv.delete(await tokenKey("apns-voip", device.voipToken));
   return true;
@@ -202,7 +215,7 @@ export async function removeDeadToken(
   if (reportedAt && Date.parse(device.updatedAt) > reportedAt.getTime()) return "kept";
   if (device.voipToken === token) {
     const { voipToken: _dead, ...rest } = device;
-    await kv.put(deviceKey(userId, deviceId), JSON.stringify(rest), { metadata: toMetadata(rest) });
+    await kv.put(await deviceKey(userId, deviceId), JSON.stringify(rest), { metadata: toMetadata(rest) });
     await kv.delete(await tokenKey("apns-voip", token));
     return "removed";
   }

@@ -88,6 +88,8 @@ describe("with a shared HS256 secret", () => {
     ["empty", ""],
     ["with a newline", "alice\nbob"],
     ["too long", "a".repeat(201)],
+    // 150 characters but 600 bytes: `<expiry>:<sub>` would overflow STUN's 513-byte USERNAME.
+    ["too many bytes of UTF-8", "😀".repeat(150)],
   ])("refuses a sub that is %s", async (_name, sub) => {
     await expectUnauthorized(await get(bearer(await hs256({ sub, exp: now() + 600 }))), /subject|sub/);
   });

@@ -87,6 +87,18 @@ describe("isolation and ownership", () => {
     expect(((await (await api(erin, "GET", "/v1/devices")).json()) as { devices: unknown[] }).devices).toEqual([]);
   });
 
+  it("keeps apart users whose ids share a prefix up to a colon (alice and alice:x)", async () => {
+    const alice = user("alice");
+    const aliceX = `${alice}:x`;
+    await api(aliceX, "PUT", "/v1/devices/y", { provider: "fcm", token: fcmToken("aliceX"), platform: "android" });
+    expect(((await (await api(alice, "GET", "/v1/devices")).json()) as { devices: unknown[] }).devices).toEqual([]);
+    expect(await listDevices(env.DEVICES, alice)).toEqual([]);
+    // "alice" + device "x:y" would have been the same key as "alice:x" + device "y".
+    expect((await api(alice, "DELETE", "/v1/devices/x:y")).status).toBe(404);
+    expect((await api(alice, "PUT", "/v1/devices/x:y", { provider: "fcm", token: fcmToken("alice"), platform: "android" })).status).toBe(201);
+    expect((await listDevices(env.DEVICES, aliceX)).map((device) => [device.deviceId, device.token])).toEqual([["y", fcmToken("aliceX")]]);
+  });
+
   it("moves a token that another user registers (a phone changed hands)", async () => {
     const [gina, hank] = [user("gina"), user("hank")];
     const token = fcmToken("shared");
