@@ -17,21 +17,26 @@ const MAX_BODY_BYTES = 64 * 1024;
 /** The HTTP API: every route, its middleware, OpenAPI, and the one error handler. */
 export const app = newRouter();
 
-app.use(
-  "*",
-  cors({
-    // Only configured origins are echoed back; anything else gets no CORS headers at all.
-    origin: (origin, c) => {
-      const allowed = allowedOrigins(c.env);
-      if (allowed.includes("*")) return "*";
-      return allowed.includes(origin) ? origin : null;
-    },
-    allowMethods: ["GET", "POST", "PUT", "DELETE"],
-    allowHeaders: ["authorization", "content-type"],
-    exposeHeaders: ["retry-after"],
-    maxAge: 600,
-  }),
-);
+// CORS for configured origins only. Hono's middleware adds some headers (expose, preflight
+// methods) whatever the origin, so a request from any other origin never reaches it: that origin
+// gets no CORS headers at all, and its preflight a 403.
+const corsForAllowedOrigin = cors({
+  origin: (origin, c) => (allowedOrigins(c.env).includes("*") ? "*" : origin),
+  allowMethods: ["GET", "POST", "PUT", "DELETE"],
+  allowHeaders: ["authorization", "content-type"],
+  exposeHeaders: ["retry-after"],
+  maxAge: 600,
+});
+app.use("*", async (c, next) => {
+  const origin = c.req.header("origin");
+  if (origin === undefined) return next();
+  const allowed = allowedOrigins(c.env);
+  if (allowed.includes("*") || allowed.includes(origin)) return corsForAllowedOrigin(c, next);
+  if (c.req.method === "OPTIONS" && c.req.header("access-control-request-method")) {
+    throw new ApiError("forbidden", "this origin is not allowed to call the API (CORS_ALLOWED_ORIGINS)");
+  }
+  return next();
+});
 app.use("/v1/*", requireAuth);
 // Request bodies are small JSON documents; anything larger is refused before it is parsed.
 app.use(
