@@ -18,7 +18,6 @@ export function bearerToken(header: string | undefined): string {
   return match[1]!;
 }
 
-
 /**
  * The request's token: the Authorization header, or, for a WebSocket upgrade without one, the
  * `bearer.<JWT>` subprotocol offered next to `signal.v1` (browsers cannot set headers there).
@@ -39,3 +38,10 @@ export const requireAuth = createMiddleware<AppEnv>(async (c, next) => {
   c.set("principal", await verifyToken(token, getConfig(c.env).auth));
   await next();
 });
+
+/** Lets only a token whose `scope` claim holds `scope` through (403 otherwise), before any validation. */
+export const requireScope = (scope: string) =>
+  createMiddleware<AppEnv>(async (c, next) => {
+    if (!c.var.principal.scopes.has(scope)) throw new ApiError("forbidden", `this endpoint needs a token with scope ${scope}`);
+    await next();
+  });

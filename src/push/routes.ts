@@ -1,5 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { bearerSecurity, errorContent, jsonContent, newRouter } from "../app";
+import { requireScope } from "../auth/middleware";
 import { getConfig } from "../config";
 import { DeviceIdSchema, getDevice, type Device } from "../devices/store";
 import { ApiError } from "../errors";
@@ -61,7 +62,7 @@ const MembershipResultSchema = z.object({
 });
 
 const tags = ["Push"];
-const failures = { 400: errorContent("Bad body"), 401: errorContent("Missing or invalid bearer token") };
+const failures = { 400: errorContent("Bad body"), 401: errorContent("Missing or invalid bearer token"), 403: errorContent("Token lacks scope push:send") };
 
 const outcomeStatus = (result: DeviceResult) =>
   result.status === "dead" ? "removed" : result.status === "retry" ? "retrying" : result.status === "delivered" ? "delivered" : "failed";
@@ -71,7 +72,7 @@ const membershipRoute = (action: "subscribe" | "unsubscribe") =>
     method: "post",
     path: `/push/topics/{topic}/${action}`,
     tags,
-    summary: `${action === "subscribe" ? "Subscribe" : "Unsubscribe"} some of the caller's own devices ${action === "subscribe" ? "to" : "from"} a topic`,
+    summary: `${action === "subscribe" ? "Subscribe" : "Unsubscribe"} some of the token subject's own devices ${action === "subscribe" ? "to" : "from"} a topic (scope push:send)`,
     security: bearerSecurity,
     request: {
       params: z.object({ topic: Topic.openapi({ param: { name: "topic", in: "path" }, example: "news" }) }),
@@ -80,8 +81,14 @@ const membershipRoute = (action: "subscribe" | "unsubscribe") =>
     responses: { 200: jsonContent(MembershipResultSchema, "Per-device results"), ...failures },
   });
 
-/** Server-to-server sends (scope `push:send`) and topic membership (section 5.3). */
-export const pushRoutes = newRouter()
+/**
+ * Server-to-server sends and topic membership (section 5.3): every route here needs a token with
+ * scope `push:send` (section 2), checked before the body is. Membership changes act on the
+ * devices of the token's `sub`.
+ */
+export const pushRoutes = newRouter();
+pushRoutes.use("/push/*", requireScope("push:send"));
+pushRoutes
   .openapi(
     createRoute({
       method: "post",
@@ -90,10 +97,9 @@ export const pushRoutes = newRouter()
       summary: "Send a custom or silent notification to users and/or a topic (scope push:send)",
       security: bearerSecurity,
       request: { body: { content: { "application/json": { schema: SendSchema } }, required: true } },
-      responses: { 200: jsonContent(SendResultSchema, "Per-device outcomes of the first attempt"), ...failures, 403: errorContent("Token lacks push:send") },
+      responses: { 200: jsonContent(SendResultSchema, "Per-device outcomes of the first attempt"), ...failures },
     }),
     async (c) => {
-      if (!c.var.principal.scopes.has("push:send")) throw new ApiError("forbidden", "this endpoint needs a token with scope push:send");
       const { userIds, topic, notification: input } = c.req.valid("json");
       const push = pushContext(c.env);
       const now = Date.now();

@@ -245,9 +245,12 @@ async function fetchAsPusher(payload: unknown, scope = "push:send") {
 }
 
 describe("POST /v1/push/send", () => {
-  it("needs the push:send scope", async () => {
-    const response = await api(user("u"), "POST", "/v1/push/send", { userIds: ["x"], notification: { kind: "custom", title: "Hi" } });
-    expect(response.status).toBe(403);
+  it("needs the push:send scope, checked before the body", async () => {
+    for (const payload of [{ userIds: ["x"], notification: { kind: "custom", title: "Hi" } }, { nonsense: true }]) {
+      const response = await api(user("u"), "POST", "/v1/push/send", payload);
+      expect(response.status).toBe(403);
+      expect(((await response.json()) as { error: { code: string } }).error.code).toBe("forbidden");
+    }
   });
 
   it.each([
@@ -280,11 +283,32 @@ describe("POST /v1/push/send", () => {
 });
 
 describe("topics", () => {
-  it("subscribes the caller's own devices (FCM at FCM, APNs kept here) and sends to them", async () => {
+  // Membership is a section 5.3 endpoint: the token needs push:send; its subject's devices are the ones it may move.
+  const asMember = async (userId: string, path: string, payload: unknown, scope?: string) =>
+    worker.fetch(
+      new Request(`http://edge.test${path}`, {
+        method: "POST",
+        headers: { ...(await authHeader(userId, scope ? { scope } : {})), "content-type": "application/json" },
+        body: JSON.stringify(payload),
+      }),
+      env,
+      createExecutionContext(),
+    );
+
+  it("needs the push:send scope to change membership", async () => {
+    const hal = user("hal");
+    const pixel = await android(hal);
+    const topic = `news-${crypto.randomUUID().slice(0, 8)}`;
+    const response = await asMember(hal, `/v1/push/topics/${topic}/subscribe`, { deviceIds: [pixel.deviceId] });
+    expect(response.status).toBe(403);
+    expect(await received(`/topics/${topic}`)).toEqual([]);
+  });
+
+  it("subscribes the token subject's own devices (FCM at FCM, APNs kept here) and sends to them", async () => {
     const gina = user("gina");
     const topic = `news-${crypto.randomUUID().slice(0, 8)}`;
     const [pixel, phone] = [await android(gina), await iphone(gina, false)];
-    const subscribe = await api(gina, "POST", `/v1/push/topics/${topic}/subscribe`, { deviceIds: [pixel.deviceId, phone.deviceId, "not-mine"] });
+    const subscribe = await asMember(gina, `/v1/push/topics/${topic}/subscribe`, { deviceIds: [pixel.deviceId, phone.deviceId, "not-mine"] }, "push:send");
     expect(await subscribe.json()).toEqual({
       topic,
       results: [
@@ -303,7 +327,7 @@ describe("topics", () => {
     expect(body<FcmBody>((await received(`topic:${topic}`))[0]!).message.topic).toBe(topic);
     expect(await received(pixel.token)).toEqual([]);
 
-    await api(gina, "POST", `/v1/push/topics/${topic}/unsubscribe`, { deviceIds: [pixel.deviceId, phone.deviceId] });
+    await asMember(gina, `/v1/push/topics/${topic}/unsubscribe`, { deviceIds: [pixel.deviceId, phone.deviceId] }, "push:send");
     expect((await fetchAsPusher({ topic, notification: { kind: "custom", title: "Again" } })).devices).toEqual([]);
   });
 });
