@@ -120,6 +120,9 @@ export class SecureConnect {
   }
 }
 
+/** The room closes a user's older socket with this code when the user connects again. */
+const REPLACED = 4001;
+
 /** One call: its signaling socket and its RTCPeerConnection. */
 export class Call {
   state: CallState = "ringing";
@@ -259,7 +262,13 @@ export class Call {
       this.inbox = this.inbox.then(() => this.handle(frame)).catch((error: unknown) => this.emit("error", { code: "negotiation", message: String(error) }));
     };
     ws.onclose = (event) => {
-      if (this.closed || this.state === "ended" || event.code === 1000 || event.code === 1008 || event.code === 1009) return;
+      if (ws !== this.ws || this.closed || this.state === "ended") return;
+      if (event.code === REPLACED) {
+        // The same user joined the call from another device or tab: that one has the call now.
+        this.emit("error", { code: "signaling", message: "replaced by a newer connection of the same user" });
+        return;
+      }
+      if (event.code === 1000 || event.code === 1008 || event.code === 1009) return;
       // Dropped: come back with back-off; the room keeps our place and our waiting frames.
       this.later(reconnectDelayMs(this.reconnects++), () => void this.connect());
     };

@@ -158,15 +158,17 @@ export class CallRoom extends DurableObject<Env> {
       return;
     }
     const frame = parsed.frame;
+    // A ping spelled differently from the auto-response's exact text ends up here: still a pong.
+    if (frame.type === "ping") {
+      send(ws, { type: "pong" });
+      return;
+    }
     const call = this.load();
     if (!call || call.state === "ended") {
       send(ws, { type: "error", code: "call_ended", message: "the call has ended" });
       return;
     }
     switch (frame.type) {
-      case "ping":
-        send(ws, { type: "pong" });
-        return;
       case "accept":
       case "decline":
       case "hangup": {

@@ -391,6 +391,14 @@ describe("signaling", () => {
     b3.close();
   });
 
+  it("answers a ping in any JSON spelling, not only the auto-response's exact text", async () => {
+    const { a, b } = await connectedPair();
+    a.send('{ "type": "ping" }');
+    expect(await a.next("pong")).toEqual({ type: "pong" });
+    a.close();
+    b.close();
+  });
+
   it("keeps relaying after the room is evicted with its sockets hibernated", async () => {
     const { callId, alice, bob, a, b, aliceId, bobId } = await connectedPair();
 
