@@ -14,9 +14,10 @@ const ConnectionId = z.string().regex(/^[A-Za-z0-9_-]{16}$/, "must be a connecti
 // An SDP is a few KiB; the frame-size limit (SIGNAL_MAX_FRAME_BYTES) bounds it further.
 const Sdp = z.string().min(1, "must not be empty");
 
+// RTCIceCandidateInit: every member optional (`{}` or `candidate: ""` ends a generation's candidates).
 const IceCandidate = z
   .object({
-    candidate: z.string(),
+    candidate: z.string().optional(),
     sdpMid: z.string().nullable().optional(),
     sdpMLineIndex: z.number().int().min(0).nullable().optional(),
     usernameFragment: z.string().nullable().optional(),

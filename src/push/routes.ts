@@ -27,7 +27,8 @@ const SendSchema = z
         body: z.string().max(1000).optional(),
         data: z.record(z.string().max(100), z.string()).optional(),
         priority: z.enum(["high", "normal"]).optional(),
-        ttl: z.number().int().min(0).max(MAX_TTL_SECONDS).optional(),
+        // Seconds the notification stays worth delivering (retries included); default a day.
+        ttl: z.number().int().min(1).max(MAX_TTL_SECONDS).optional(),
         collapseKey: z.string().max(64).optional(),
       })
       .strict()

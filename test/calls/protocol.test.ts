@@ -10,6 +10,8 @@ describe("parseClientFrame", () => {
     ['{"type":"answer","sdp":"v=0\\r\\n","to":"AAAAAAAAAAAAAAAA"}'],
     ['{"type":"candidate","candidate":{"candidate":"candidate:1 1 udp 2122260223 192.0.2.1 54400 typ host","sdpMid":"0","sdpMLineIndex":0}}'],
     ['{"type":"candidate","candidate":null}'],
+    ['{"type":"candidate","candidate":{"sdpMid":"0"}}'],
+    ['{"type":"candidate","candidate":{"candidate":"","sdpMid":"0","sdpMLineIndex":0}}'],
     ['{"type":"message","data":{"muted":true,"n":[1,2]}}'],
     ['{"type":"accept"}'],
     ['{"type":"decline"}'],

@@ -260,6 +260,7 @@ describe("POST /v1/push/send", () => {
     ["a non-string data value", { userIds: ["x"], notification: { kind: "silent", data: { n: 1 } } }],
     ["an unknown kind", { userIds: ["x"], notification: { kind: "incoming-call", title: "x" } }],
     ["a bad topic", { topic: "no spaces", notification: { kind: "custom", title: "Hi" } }],
+    ["a ttl of 0 (it would expire before the first attempt)", { userIds: ["x"], notification: { kind: "custom", title: "Hi", ttl: 0 } }],
   ])("answers 400 to %s", async (_name, payload) => {
     await expect(fetchAsPusher(payload)).rejects.toThrow(/→ 400/);
   });
