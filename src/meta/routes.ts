@@ -37,6 +37,21 @@ export function serveOpenApi(app: OpenAPIHono<AppEnv>): void {
     bearerFormat: "JWT",
     description: "A JWT whose `sub` is the user id (section 2 of the contract).",
   });
+  // The two routes that serve the documentation are routes too (contract: "all HTTP routes").
+  app.openAPIRegistry.registerPath({
+    method: "get",
+    path: "/openapi.json",
+    tags: ["Service"],
+    summary: "This OpenAPI 3.1 document",
+    responses: { 200: { description: "The document", content: { "application/json": { schema: { type: "object" } } } } },
+  });
+  app.openAPIRegistry.registerPath({
+    method: "get",
+    path: "/docs",
+    tags: ["Service"],
+    summary: "Human-readable API docs (Swagger UI) for this document",
+    responses: { 200: { description: "An HTML page", content: { "text/html": { schema: { type: "string" } } } } },
+  });
   app.doc31("/openapi.json", {
     openapi: "3.1.0",
     info: {

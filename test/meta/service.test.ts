@@ -32,6 +32,8 @@ describe("GET /openapi.json", () => {
     expect(Object.keys(doc.paths)).toEqual(
       expect.arrayContaining([
         "/healthz",
+        "/openapi.json",
+        "/docs",
         "/v1/calls/ice-servers",
         "/v1/turn/credentials",
         "/v1/calls",
