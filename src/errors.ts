@@ -78,7 +78,6 @@ const CODE_FOR_STATUS: Partial<Record<number, ErrorCode>> = {
   405: "method_not_allowed",
   409: "conflict",
   413: "payload_too_large",
-  415: "invalid_request",
   422: "invalid_request",
   429: "rate_limited",
 };
@@ -90,6 +89,10 @@ const CODE_FOR_STATUS: Partial<Record<number, ErrorCode>> = {
  */
 export function onError(err: Error, c: Context): Response {
   if (err instanceof ApiError) return errorResponse(c, err);
+  if (err instanceof HTTPException && err.status === 415) {
+    // The validators' "Unsupported Media Type": the contract's invalid_request is a 400 or 422.
+    return errorResponse(c, new ApiError("invalid_request", "the request body must be JSON, sent with content-type: application/json"));
+  }
   if (err instanceof HTTPException && err.status < 500) {
     const code = CODE_FOR_STATUS[err.status] ?? "invalid_request";
     return errorResponse(c, new ApiError(code, err.message || code.replace("_", " "), undefined, undefined, err.status as ContentfulStatusCode));

@@ -95,6 +95,23 @@ describe("unknown routes and methods", () => {
   });
 });
 
+describe("request bodies", () => {
+  it.each([
+    ["no content-type", {}],
+    ["text/plain (fetch's default for a string body)", { "content-type": "text/plain;charset=UTF-8" }],
+  ])("answers a JSON body sent with %s with 400 invalid_request saying what to send", async (_name, headers) => {
+    const response = await app.request(
+      "/v1/calls",
+      { method: "POST", headers: { ...(await authHeader("alice")), ...headers }, body: JSON.stringify({ callees: ["bob"], media: "audio" }) },
+      env,
+    );
+    expect(response.status).toBe(400);
+    const error = await errorOf(response);
+    expect(error.code).toBe("invalid_request");
+    expect(error.message).toMatch(/content-type: application\/json/);
+  });
+});
+
 describe("CORS", () => {
   const preflight = (origin: string) =>
     app.request(
