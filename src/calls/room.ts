@@ -301,15 +301,17 @@ export class CallRoom extends DurableObject<Env> {
   }
 
   /**
-   * Token bucket per connection: `rate` frames/s with a burst of twice that. Dropped frames form
-   * an episode until a second passes without a drop: the first drop of an episode gets an
-   * `error` frame, and more than `rate` drops in one episode close the socket (1008).
+   * Token bucket per connection: `rate` frames/s, and a burst of at most `rate` frames at once
+   * (an offer and its trickled candidates are a few dozen), so no second ever carries more than
+   * the contract's limit. Dropped frames form an episode until a second passes without a drop:
+   * the first drop of an episode gets an `error` frame, and more than `rate` drops in one
+   * episode close the socket (1008).
    */
   private withinRate(ws: WebSocket, me: Attachment): boolean {
     const rate = this.config.signaling.maxFramesPerSecond;
     const now = Date.now();
-    const bucket = this.buckets.get(me.connectionId) ?? { tokens: 2 * rate, updatedAt: now, drops: 0, lastDropAt: 0 };
-    bucket.tokens = Math.min(2 * rate, bucket.tokens + ((now - bucket.updatedAt) / 1000) * rate);
+    const bucket = this.buckets.get(me.connectionId) ?? { tokens: rate, updatedAt: now, drops: 0, lastDropAt: 0 };
+    bucket.tokens = Math.min(rate, bucket.tokens + ((now - bucket.updatedAt) / 1000) * rate);
     bucket.updatedAt = now;
     this.buckets.set(me.connectionId, bucket);
     if (bucket.tokens >= 1) {
