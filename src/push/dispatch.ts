@@ -5,15 +5,16 @@ import { sendApns } from "./apns";
 import { sendFcm } from "./fcm";
 import { apnsRequest, fcmMessage, PayloadTooLarge } from "./messages";
 import type { PushNotification } from "./notifications";
-import { retryDelaySeconds, type DeliveryOutcome } from "./outcome";
+import { MAX_ATTEMPTS, retryDelaySeconds, type DeliveryOutcome } from "./outcome";
 
 /**
  * Delivery: a notification for users becomes one queue job per device, each sent once and
  * retried on its own, so a failure on one device never re-rings another.
  *
- *   fanout {notification, userIds} ──▶ deliver {notification, userId, deviceId} × N
+ *   fanout {notification, userIds} ──▶ deliver {notification, userId, deviceId, device} × N
  *   deliver ──▶ FCM / APNs (or the log provider) ──▶ delivered | dead (token removed)
  *                                                  | retry (queue retry with back-off) | failed
+ *   topic {notification, topic} ──▶ FCM topic message (a retry of /v1/push/send's topic send)
  *
  * Exhausted retries go to the dead-letter queue; expired notifications are dropped.
  */
@@ -43,11 +44,43 @@ export const NotificationSchema = z.object({
     .optional(),
 }) satisfies z.ZodType<PushNotification>;
 
+const DeviceSchema = z.object({
+  deviceId: z.string(),
+  userId: z.string(),
+  provider: z.enum(["fcm", "apns"]),
+  token: z.string(),
+  platform: z.enum(["android", "ios", "web"]),
+  voipToken: z.string().optional(),
+  environment: z.enum(["production", "sandbox"]).optional(),
+  appId: z.string().optional(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+}) satisfies z.ZodType<Device>;
+
+// Attempts made before the job was queued: /v1/push/send's inline first attempt.
+const PriorAttempts = z.number().int().min(0).max(MAX_ATTEMPTS).optional();
+
 export const PushJobSchema = z.discriminatedUnion("type", [
-  z.object({ type: z.literal("fanout"), notification: NotificationSchema, userIds: z.array(z.string()) }),
-  z.object({ type: z.literal("deliver"), notification: NotificationSchema, userId: z.string(), deviceId: z.string() }),
+  z.object({
+    type: z.literal("fanout"),
+    notification: NotificationSchema,
+    userIds: z.array(z.string()),
+    // A fan-out that failed half-way goes on from here: only devices after this one are queued.
+    resumeAfter: z.object({ userId: z.string(), deviceId: z.string() }).optional(),
+  }),
+  z.object({
+    type: z.literal("deliver"),
+    notification: NotificationSchema,
+    userId: z.string(),
+    deviceId: z.string(),
+    // The device as the fan-out listed it, so a first attempt needs no KV read (retries re-read).
+    device: DeviceSchema.optional(),
+    priorAttempts: PriorAttempts,
+  }),
+  z.object({ type: z.literal("topic"), notification: NotificationSchema, topic: z.string(), priorAttempts: PriorAttempts }),
 ]);
 export type PushJob = z.output<typeof PushJobSchema>;
+type FanoutJob = Extract<PushJob, { type: "fanout" }>;
 
 /**
  * Sends in flight at once per invocation. A Worker invocation has at most 6 outbound connections
@@ -140,7 +173,7 @@ export async function devicesOf(push: PushContext, userIds: readonly string[]): 
   return devices;
 }
 
-/** Queue consumer for `secureconnect-push`: fan-out jobs expand, deliver jobs send once. */
+/** Queue consumer for `secureconnect-push`: fan-out jobs expand, deliver and topic jobs send once. */
 export async function consumePushBatch(batch: MessageBatch<unknown>, env: Env): Promise<void> {
   const push = pushContext(env);
   await eachLimited(batch.messages, SEND_CONCURRENCY, async (message) => {
@@ -156,29 +189,88 @@ export async function consumePushBatch(batch: MessageBatch<unknown>, env: Env): 
       message.ack();
       return;
     }
+    // This attempt's number over the whole cycle, for the back-off.
+    const attempt = message.attempts + (job.type === "fanout" ? 0 : (job.priorAttempts ?? 0));
     try {
       if (job.type === "fanout") {
-        const devices = await devicesOf(push, job.userIds);
-        await enqueueDeliveries(env, job.notification, devices);
-        console.log(
-          JSON.stringify({ level: "info", event: "push_fanout", kind: job.notification.kind, notificationId: job.notification.id, devices: devices.length }),
-        );
+        await fanOut(push, job, message.attempts);
         message.ack();
         return;
       }
-      const device = await getDevice(env.DEVICES, job.userId, job.deviceId);
-      if (!device) {
-        message.ack();
-        return;
-      }
-      const result = await deliverToDevice(push, job.notification, device);
-      if (result.status === "retry") message.retry({ delaySeconds: retryDelaySeconds(message.attempts, result.retryAfterSeconds) });
+      const result = job.type === "topic" ? await sendToTopic(push, job.notification, job.topic) : await deliverJob(push, job, message.attempts);
+      if (result?.status === "retry") message.retry({ delaySeconds: retryDelaySeconds(attempt, result.retryAfterSeconds) });
       else message.ack();
     } catch (error) {
       console.error(JSON.stringify({ level: "error", event: "push_job_error", messageId: message.id, message: String(error) }));
-      message.retry({ delaySeconds: retryDelaySeconds(message.attempts, undefined) });
+      message.retry({ delaySeconds: retryDelaySeconds(attempt, undefined) });
     }
   });
+}
+
+/** A deliver job: the fan-out's snapshot of the device on the first try, KV's current one after. */
+async function deliverJob(push: PushContext, job: Extract<PushJob, { type: "deliver" }>, queueAttempts: number): Promise<DeviceResult | undefined> {
+  const device = job.device && queueAttempts === 1 ? job.device : await getDevice(push.env.DEVICES, job.userId, job.deviceId);
+  // Deleted since: nothing to send.
+  if (!device) return undefined;
+  return deliverToDevice(push, job.notification, device);
+}
+
+/** One FCM topic message (FCM reaches the topic's devices itself). Without FCM, nothing to do. */
+export async function sendToTopic(push: PushContext, notification: PushNotification, topic: string): Promise<DeliveryOutcome | undefined> {
+  const fcm = push.config.push.fcm;
+  if (!fcm) return undefined;
+  const result = await sendFcm(fcm, fcmMessage(notification, { topic }, Date.now()), push.fetcher);
+  if (result.status !== "delivered") {
+    console.log(
+      JSON.stringify({
+        level: result.status === "retry" ? "warn" : "error",
+        event: "push_topic",
+        outcome: result.status,
+        ...("reason" in result ? { reason: result.reason } : {}),
+        kind: notification.kind,
+        notificationId: notification.id,
+        topic,
+      }),
+    );
+  }
+  return result;
+}
+
+/**
+ * Expands a fan-out into deliver jobs, 100 per `sendBatch`. Devices go in a fixed order (users as
+ * listed, then device keys in KV's order). When a `sendBatch` fails after some were queued, the
+ * rest goes on as a new fan-out that resumes after the last queued device — a plain retry would
+ * queue, and ring, the first ones twice.
+ */
+async function fanOut(push: PushContext, job: FanoutJob, queueAttempts: number): Promise<void> {
+  const all = await devicesOf(push, job.userIds);
+  const devices = job.resumeAfter ? all.filter(isAfter(job.userIds, job.resumeAfter)) : all;
+  let queued = 0;
+  try {
+    for (let start = 0; start < devices.length; start += 100) {
+      const slice = devices.slice(start, start + 100);
+      await enqueueDeliveries(push.env, job.notification, slice, { snapshot: true });
+      queued += slice.length;
+    }
+  } catch (error) {
+    if (queued === 0) throw error;
+    const last = devices[queued - 1]!;
+    const resumeAfter = { userId: last.userId, deviceId: last.deviceId };
+    await push.env.PUSH_QUEUE.send({ ...job, resumeAfter } satisfies PushJob, { delaySeconds: retryDelaySeconds(queueAttempts, undefined) });
+    console.error(JSON.stringify({ level: "error", event: "push_fanout_resumed", notificationId: job.notification.id, queued, left: devices.length - queued, message: String(error) }));
+    return;
+  }
+  console.log(JSON.stringify({ level: "info", event: "push_fanout", kind: job.notification.kind, notificationId: job.notification.id, devices: devices.length }));
+}
+
+/** Whether a device comes after `mark` in the fan-out's order. */
+function isAfter(userIds: readonly string[], mark: { userId: string; deviceId: string }): (device: Device) => boolean {
+  const order = [...new Set(userIds)];
+  const markUser = order.indexOf(mark.userId);
+  return (device) => {
+    const user = order.indexOf(device.userId);
+    return user > markUser || (user === markUser && device.deviceId > mark.deviceId);
+  };
 }
 
 /** Queue consumer for the dead-letter queue: what could not be delivered is logged, then dropped. */
@@ -191,7 +283,12 @@ export function consumeDeadLetters(batch: MessageBatch<unknown>): void {
         event: "push_dead_letter",
         messageId: message.id,
         ...(job.success
-          ? { kind: job.data.notification.kind, notificationId: job.data.notification.id, ...(job.data.type === "deliver" ? { userId: job.data.userId, deviceId: job.data.deviceId } : {}) }
+          ? {
+              kind: job.data.notification.kind,
+              notificationId: job.data.notification.id,
+              ...(job.data.type === "deliver" ? { userId: job.data.userId, deviceId: job.data.deviceId } : {}),
+              ...(job.data.type === "topic" ? { topic: job.data.topic } : {}),
+            }
           : {}),
       }),
     );
@@ -199,13 +296,28 @@ export function consumeDeadLetters(batch: MessageBatch<unknown>): void {
   }
 }
 
-/** One deliver job per device, in batches of 100 (the queue's limit per sendBatch). */
-export async function enqueueDeliveries(env: Env, notification: PushNotification, devices: Device[], delaySeconds?: number): Promise<void> {
+/**
+ * One deliver job per device, in batches of 100 (the queue's limit per sendBatch). `snapshot`
+ * puts the device itself in the job; `priorAttempts` counts attempts already made.
+ */
+export async function enqueueDeliveries(
+  env: Env,
+  notification: PushNotification,
+  devices: Device[],
+  options: { delaySeconds?: number; priorAttempts?: number; snapshot?: boolean } = {},
+): Promise<void> {
   for (let start = 0; start < devices.length; start += 100) {
     await env.PUSH_QUEUE.sendBatch(
       devices.slice(start, start + 100).map((device) => ({
-        body: { type: "deliver", notification, userId: device.userId, deviceId: device.deviceId } satisfies PushJob,
-        ...(delaySeconds ? { delaySeconds } : {}),
+        body: {
+          type: "deliver",
+          notification,
+          userId: device.userId,
+          deviceId: device.deviceId,
+          ...(options.snapshot ? { device } : {}),
+          ...(options.priorAttempts ? { priorAttempts: options.priorAttempts } : {}),
+        } satisfies PushJob,
+        ...(options.delaySeconds ? { delaySeconds: options.delaySeconds } : {}),
       })),
     );
   }

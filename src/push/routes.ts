@@ -5,8 +5,8 @@ import { getConfig } from "../config";
 import { DeviceIdSchema, getDevice, type Device } from "../devices/store";
 import { ApiError } from "../errors";
 import { UserIdSchema } from "../ids";
-import { deliverToDevice, devicesOf, eachLimited, enqueueDeliveries, pushContext, SEND_CONCURRENCY, type DeviceResult } from "./dispatch";
-import { fcmTopicMembership, sendFcm } from "./fcm";
+import { deliverToDevice, devicesOf, eachLimited, enqueueDeliveries, pushContext, SEND_CONCURRENCY, sendToTopic, type DeviceResult, type PushJob } from "./dispatch";
+import { fcmTopicMembership } from "./fcm";
 import { fcmMessage, PayloadTooLarge } from "./messages";
 import type { PushNotification } from "./notifications";
 import { retryDelaySeconds } from "./outcome";
@@ -146,14 +146,18 @@ pushRoutes
         });
       });
       // Retries never hold the response: they go to the queue with their back-off.
-      for (const { device, delay } of retries) await enqueueDeliveries(c.env, notification, [device], delay);
+      for (const { device, delay } of retries) await enqueueDeliveries(c.env, notification, [device], { delaySeconds: delay, priorAttempts: 1 });
 
       let topicResult: z.output<typeof SendResultSchema>["topic"];
       if (topic) {
-        const fcm = push.config.push.fcm;
-        if (!fcm) topicResult = { name: topic, fcm: "not_configured" };
+        const sent = await sendToTopic(push, notification, topic);
+        if (!sent) topicResult = { name: topic, fcm: "not_configured" };
         else {
-          const sent = await sendFcm(fcm, fcmMessage(notification, { topic }, now), push.fetcher);
+          if (sent.status === "retry") {
+            await c.env.PUSH_QUEUE.send({ type: "topic", notification, topic, priorAttempts: 1 } satisfies PushJob, {
+              delaySeconds: retryDelaySeconds(1, sent.retryAfterSeconds),
+            });
+          }
           topicResult = {
             name: topic,
             fcm: sent.status === "delivered" ? "delivered" : sent.status === "retry" ? "retrying" : "failed",

@@ -220,6 +220,68 @@ describe("queue delivery", () => {
     expect(await received(ok.token)).toHaveLength(1);
   });
 
+  it("delivers a first attempt from the fan-out's snapshot, and reads KV again on a retry", async () => {
+    const device = await android(user("u"));
+    const notification = custom();
+    // A device that is no longer in KV: the snapshot still serves the first attempt...
+    const ghost: Device = { ...device, deviceId: "ghost", token: fcmToken() };
+    const jobs = [1, 2].map((attempts) => ({
+      id: `attempt-${attempts}`,
+      timestamp: new Date(),
+      attempts,
+      body: { type: "deliver", notification, userId: ghost.userId, deviceId: ghost.deviceId, device: ghost } satisfies PushJob,
+    }));
+    const batch = createMessageBatch("secureconnect-push", jobs);
+    const ctx = createExecutionContext();
+    await worker.queue(batch, env);
+    expect((await getQueueResult(batch, ctx)).explicitAcks.sort()).toEqual(["attempt-1", "attempt-2"]);
+    // ...and only it: the retry found no device and sent nothing.
+    expect(await received(ghost.token)).toHaveLength(1);
+  });
+
+  it("backs off by the attempt over the whole cycle, counting attempts made before queueing", async () => {
+    const device = await android(user("u"));
+    await script(device.token, [fcmError(503, "UNAVAILABLE")]);
+    const job = { type: "deliver", notification: custom(), userId: device.userId, deviceId: device.deviceId, priorAttempts: 3 } satisfies PushJob;
+    const batch = createMessageBatch("secureconnect-push", [{ id: "late", timestamp: new Date(), attempts: 1, body: job }]);
+    const retried = vi.spyOn(batch.messages[0]!, "retry");
+    await worker.queue(batch, env);
+    // Attempt 4 of the cycle: 2 s × 2³ = 16 s, jittered into [8, 16].
+    expect(retried.mock.calls[0]![0]!.delaySeconds).toBeGreaterThanOrEqual(8);
+  });
+
+  it("resumes a fan-out that failed half-way after the last queued device, never queueing one twice", async () => {
+    const many = user("many");
+    for (let n = 0; n < 250; n++) await registerDevice(env.DEVICES, many, `d-${String(n).padStart(3, "0")}`, { provider: "fcm", token: fcmToken(), platform: "android" }, new Date());
+    const notification = custom();
+    const queued: PushJob[] = [];
+    let batches = 0;
+    // The queue binding, failing its second sendBatch once.
+    const queue = {
+      async sendBatch(messages: { body: PushJob }[]) {
+        if (++batches === 2) throw new Error("queue unavailable");
+        queued.push(...messages.map((message) => message.body));
+      },
+      async send(body: PushJob) {
+        queued.push(body);
+      },
+    };
+    const flaky = { ...env, PUSH_QUEUE: queue as unknown as Queue };
+    const run = async (body: PushJob) => {
+      const batch = createMessageBatch("secureconnect-push", [{ id: "fanout", timestamp: new Date(), attempts: 1, body }]);
+      const ctx = createExecutionContext();
+      await worker.queue(batch, flaky);
+      return getQueueResult(batch, ctx);
+    };
+    expect((await run({ type: "fanout", notification, userIds: [many] })).explicitAcks).toEqual(["fanout"]);
+    const resume = queued.find((job) => job.type === "fanout");
+    expect(resume).toMatchObject({ type: "fanout", resumeAfter: { userId: many, deviceId: "d-099" } });
+    await run(resume!);
+    const delivered = queued.flatMap((job) => (job.type === "deliver" ? [job.deviceId] : []));
+    expect(delivered).toHaveLength(250);
+    expect(new Set(delivered).size).toBe(250);
+  });
+
   it("the dead-letter consumer logs and acknowledges", async () => {
     const batch = createMessageBatch("secureconnect-push-dlq", [
       { id: "dead-1", timestamp: new Date(), attempts: 5, body: { type: "deliver", notification: custom(), userId: "u", deviceId: "d" } },
@@ -284,6 +346,17 @@ describe("POST /v1/push/send", () => {
 });
 
 describe("topics", () => {
+  it("retries a topic send that FCM answered 503 through the queue, once delivered", async () => {
+    const topic = `alerts-${crypto.randomUUID().slice(0, 8)}`;
+    await script(`topic:${topic}`, [{ ...fcmError(503, "UNAVAILABLE"), retryAfter: "1" }]);
+    const result = await fetchAsPusher({ topic, notification: { kind: "custom", title: "Storm" } });
+    expect(result.topic).toEqual({ name: topic, fcm: "retrying", reason: "UNAVAILABLE" });
+    const [failed, delivered] = await receivedAtLeast(`topic:${topic}`, 2, 15_000);
+    expect([failed!.status, delivered!.status]).toEqual([503, 200]);
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(await received(`topic:${topic}`)).toHaveLength(2);
+  }, 30_000);
+
   // Membership is a section 5.3 endpoint: the token needs push:send; its subject's devices are the ones it may move.
   const asMember = async (userId: string, path: string, payload: unknown, scope?: string) =>
     worker.fetch(
