@@ -19,6 +19,19 @@ number() { case "$2" in ''|*[!0-9]*) fail "$1 must be a whole number (got '$2')"
 [ -n "${TURN_REALM:-}" ] || fail "TURN_REALM is required (e.g. turn.example.com)"
 case "$TURN_REALM" in *[!A-Za-z0-9.-]*) fail "TURN_REALM may hold letters, digits, dots and dashes only";; esac
 
+# The image's tag, when it is a version (compose passes COTURN_IMAGE in): 4.17 or later, the same
+# floor as the Terraform core module. latest, digests and other non-version tags are not checked.
+image=${COTURN_IMAGE:-}; image=${image%%@*}; tag=${image##*:}
+case "$tag" in "$image"|*/*) tag=;; esac
+case "$tag" in
+  [0-9]*)
+    major=${tag%%[!0-9]*}; minor=${tag#"$major"}
+    case "$minor" in .[0-9]*) minor=${minor#.}; minor=${minor%%[!0-9]*};; *) minor=;; esac
+    [ "$major" -gt 4 ] || { [ "$major" -eq 4 ] && [ -n "$minor" ] && [ "$minor" -ge 17 ]; } ||
+      fail "COTURN_IMAGE=$COTURN_IMAGE: pin coturn 4.17.0 or later (e.g. coturn/coturn:4.17.0), the floor the Terraform module enforces"
+    ;;
+esac
+
 port=${TURN_PORT:-3478}; tls_port=${TURN_TLS_PORT:-443}; alt_tls_port=${TURN_ALT_TLS_PORT:-5349}
 relay_min=${TURN_RELAY_MIN:-49152}; relay_max=${TURN_RELAY_MAX:-65535}
 for pair in "TURN_PORT $port" "TURN_TLS_PORT $tls_port" "TURN_ALT_TLS_PORT $alt_tls_port" "TURN_RELAY_MIN $relay_min" "TURN_RELAY_MAX $relay_max"; do

@@ -88,3 +88,8 @@ output "turn_pools" {
   description = "The Worker's TURN_POOLS, nearest-first choice happens in the Worker."
   value       = jsonencode([module.eu.pool, module.us.pool])
 }
+
+output "dns_records" {
+  description = "A records (hostname => Elastic IP); created in Route53 when route53_zone_id is set, otherwise create them right away."
+  value       = merge(module.eu.dns_records, module.us.dns_records)
+}

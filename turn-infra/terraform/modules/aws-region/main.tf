@@ -162,6 +162,8 @@ resource "aws_instance" "turn" {
   ami           = data.aws_ami.ubuntu.id
   instance_type = var.instance_type
   user_data     = module.core.cloud_init
+  # cloud-init runs at first boot only: replace the instance, or new secrets never reach coturn.
+  user_data_replace_on_change = true
 
   network_interface {
     network_interface_id = aws_network_interface.turn.id
@@ -198,4 +200,9 @@ output "pool" {
 
 output "public_ip" {
   value = aws_eip.turn.public_ip
+}
+
+output "dns_records" {
+  description = "The A record to create before the instance finishes booting (certbot retries for 30 minutes); already created with route53_zone_id."
+  value       = { (var.hostname) = aws_eip.turn.public_ip }
 }

@@ -144,8 +144,8 @@ variable "coturn_image" {
   type        = string
   default     = "coturn/coturn:4.17.0"
   validation {
-    condition     = can(regex("^coturn/coturn:4\\.(1[7-9]|[2-9][0-9])\\.[0-9]+", var.coturn_image))
-    error_message = "coturn_image must be a pinned upstream coturn/coturn:4.17.x or later tag (not latest)."
+    condition     = can(regex("^coturn/coturn:(4\\.(1[7-9]|[2-9][0-9]|[1-9][0-9]{2,})|([5-9]|[1-9][0-9]+)\\.[0-9]+)\\.[0-9]+", var.coturn_image))
+    error_message = "coturn_image must be a pinned upstream coturn/coturn tag, 4.17.0 or later (e.g. 4.17.0, 5.0.0; not latest)."
   }
 }
 

@@ -136,6 +136,17 @@ run "refuses_an_old_coturn" {
   expect_failures = [var.coturn_image]
 }
 
+run "accepts_a_later_major_version" {
+  command = plan
+  variables {
+    coturn_image = "coturn/coturn:5.0.0"
+  }
+  assert {
+    condition     = strcontains(output.cloud_init, "coturn/coturn:5.0.0 -c /etc/coturn/turnserver.conf")
+    error_message = "4.17 or later includes the next major version"
+  }
+}
+
 run "refuses_latest" {
   command = plan
   variables {
