@@ -250,15 +250,30 @@ export class Call {
   }
 
   private async connect(): Promise<void> {
-    const { url, protocols } = await this.client.socketUrl(this.wsPath);
-    const ws = new WebSocket(url, protocols);
+    let socket: { url: string; protocols: string[] };
+    try {
+      socket = await this.client.socketUrl(this.wsPath);
+    } catch (error) {
+      // The app's token() failed (offline, signed out): say so and try again with back-off.
+      this.emit("error", { code: "signaling", message: `could not get a token to connect: ${String(error)}` });
+      this.later(reconnectDelayMs(this.reconnects++), () => void this.connect());
+      return;
+    }
+    if (this.closed) return;
+    const ws = new WebSocket(socket.url, socket.protocols);
     this.ws = ws;
     ws.onopen = () => {
       this.reconnects = 0;
       for (const frame of this.outbox.splice(0)) ws.send(JSON.stringify(frame));
     };
     ws.onmessage = (event) => {
-      const frame = JSON.parse(event.data as string) as { type: string; [key: string]: unknown };
+      let frame: { type: string; [key: string]: unknown };
+      try {
+        frame = JSON.parse(event.data as string) as typeof frame;
+      } catch {
+        this.emit("error", { code: "signaling", message: "the server sent a frame that is not JSON" });
+        return;
+      }
       this.inbox = this.inbox.then(() => this.handle(frame)).catch((error: unknown) => this.emit("error", { code: "negotiation", message: String(error) }));
     };
     ws.onclose = (event) => {
@@ -268,7 +283,12 @@ export class Call {
         this.emit("error", { code: "signaling", message: "replaced by a newer connection of the same user" });
         return;
       }
-      if (event.code === 1000 || event.code === 1008 || event.code === 1009) return;
+      if (event.code === 1008 || event.code === 1009) {
+        // The room closed us for breaking a limit (frame rate, frame size): reconnecting would repeat it.
+        this.emit("error", { code: "signaling", message: `closed by the server (${event.code} ${event.reason})` });
+        return;
+      }
+      if (event.code === 1000) return;
       // Dropped: come back with back-off; the room keeps our place and our waiting frames.
       this.later(reconnectDelayMs(this.reconnects++), () => void this.connect());
     };
