@@ -9,7 +9,7 @@ const TtlQuerySchema = z
   .object({
     ttl: z
       .string()
-      .regex(/^[0-9]{1,15}$/, "must be a whole number of seconds")
+      .regex(/^[0-9]{1,15}$/, "must be a whole number of seconds (at most 15 digits; clamped to TURN_MAX_TTL)")
       .transform(Number)
       .optional()
       .openapi({
