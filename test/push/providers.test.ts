@@ -1,0 +1,109 @@
+/**
+ * Provider details the delivery tests cannot show because the test environment points every
+ * provider at the fakes: APNs' production and sandbox hosts per device, FCM topic membership in
+ * chunks of 1000 tokens, the log provider used without credentials, and logs that never hold a
+ * token in full.
+ */
+import { env } from "cloudflare:workers";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { getConfig } from "../../src/config";
+import { registerDevice, type Device } from "../../src/devices/store";
+import { sendApns } from "../../src/push/apns";
+import { deliverToDevice, pushContext } from "../../src/push/dispatch";
+import { fcmTopicMembership } from "../../src/push/fcm";
+import { apnsRequest } from "../../src/push/messages";
+import type { PushNotification } from "../../src/push/notifications";
+import { user } from "../support/calls";
+import { apnsToken, fcmToken, received, script } from "../support/push";
+
+const notification = (kind: PushNotification["kind"] = "custom"): PushNotification => ({
+  id: crypto.randomUUID(),
+  kind,
+  createdAt: Date.now(),
+  expiresAt: Date.now() + 3600_000,
+  ...(kind === "incoming-call" ? { call: { callId: "C", caller: "alice", media: "audio" as const } } : { content: { title: "Hi", priority: "high" as const } }),
+});
+
+async function iphone(environment: "production" | "sandbox"): Promise<Device> {
+  const registration = { provider: "apns" as const, token: apnsToken(), platform: "ios" as const, environment };
+  return (await registerDevice(env.DEVICES, user("u"), `iphone-${environment}`, registration, new Date())).device;
+}
+
+afterEach(() => vi.restoreAllMocks());
+
+describe("APNs hosts", () => {
+  it.each([
+    ["production", "https://api.push.apple.com"],
+    ["sandbox", "https://api.sandbox.push.apple.com"],
+  ] as const)("sends a %s device's push to %s when APNS_BASE_URL is not set", async (environment, host) => {
+    const apns = { ...getConfig(env).push.apns!, baseUrl: undefined };
+    const device = await iphone(environment);
+    const urls: string[] = [];
+    // Records where the request goes instead of leaving the machine.
+    const fetcher = (async (input: RequestInfo | URL) => {
+      urls.push(String(input));
+      return new Response(null, { status: 200 });
+    }) as typeof fetch;
+    const outcome = await sendApns(env, apns, device, apnsRequest(notification(), device, apns.bundleId), fetcher);
+    expect(outcome.status).toBe("delivered");
+    expect(urls).toEqual([`${host}/3/device/${device.token}`]);
+  });
+});
+
+describe("FCM topic membership", () => {
+  it("sends 1,500 tokens as two Instance ID calls of at most 1,000", async () => {
+    const topic = `big-${crypto.randomUUID().slice(0, 8)}`;
+    const tokens = Array.from({ length: 1500 }, () => fcmToken());
+    const results = await fcmTopicMembership(getConfig(env).push.fcm!, topic, tokens, "add", fetch);
+    expect(results).toHaveLength(1500);
+    expect(results.every((result) => result.ok)).toBe(true);
+    const calls = await received(`/topics/${topic}`);
+    expect(calls.map((call) => (call.body as { registration_tokens: string[] }).registration_tokens.length)).toEqual([1000, 500]);
+  });
+});
+
+describe("the log provider", () => {
+  it("is what sends go to without provider credentials: one log line, the token shortened", async () => {
+    const bare = { ...env, FCM_SERVICE_ACCOUNT: undefined, APNS_KEY: undefined, APNS_KEY_ID: undefined, APNS_TEAM_ID: undefined, APNS_BUNDLE_ID: undefined } as unknown as Env;
+    const device = (await registerDevice(env.DEVICES, user("u"), "pixel", { provider: "fcm", token: fcmToken(), platform: "android" }, new Date())).device;
+    const log = vi.spyOn(console, "log").mockImplementation(() => {});
+    const result = await deliverToDevice(pushContext(bare), notification("incoming-call"), device);
+    expect(result).toMatchObject({ status: "delivered", provider: "log" });
+    const lines = log.mock.calls.map((call) => JSON.parse(String(call[0])) as Record<string, string>);
+    expect(lines).toEqual([expect.objectContaining({ event: "notification", provider: "log", kind: "incoming-call", callId: "C", deviceId: "pixel", token: `…${device.token.slice(-6)}` })]);
+    expect(await received(device.token)).toEqual([]);
+  });
+});
+
+describe("logs", () => {
+  it("never hold a push token, VoIP token, access token or key, whatever the outcome", async () => {
+    const device = (await registerDevice(env.DEVICES, user("u"), "iphone", { provider: "apns", token: apnsToken(), voipToken: apnsToken(), platform: "ios", environment: "sandbox" }, new Date())).device;
+    const pixel = (await registerDevice(env.DEVICES, user("u"), "pixel", { provider: "fcm", token: fcmToken(), platform: "android" }, new Date())).device;
+    await script(device.voipToken!, [{ status: 410, body: { reason: "Unregistered", timestamp: Date.now() + 1000 } }]);
+    await script(device.token, [{ status: 500, body: { reason: "InternalServerError" } }]);
+    await script(pixel.token, [{ status: 400, body: { error: { code: 400, status: "INVALID_ARGUMENT", message: "Invalid JSON payload" } } }]);
+    const lines: string[] = [];
+    for (const method of ["log", "warn", "error", "info", "debug"] as const) {
+      vi.spyOn(console, method).mockImplementation((...args: unknown[]) => void lines.push(args.map(String).join(" ")));
+    }
+    const push = pushContext(env);
+    await deliverToDevice(push, notification("incoming-call"), device);
+    await deliverToDevice(push, notification(), device);
+    await deliverToDevice(push, notification(), pixel);
+    expect(lines.length).toBeGreaterThanOrEqual(3);
+    // The bearer tokens the providers saw: Google's access token and the APNs provider token.
+    const bearer = async (target: string) => String((await received(target))[0]!.headers.authorization).split(" ")[1]!;
+    const pem = (key: string) => key.replace(/-----[A-Z ]+-----|\s/g, "").slice(0, 40);
+    const secrets = [
+      device.token,
+      device.voipToken!,
+      pixel.token,
+      await bearer(pixel.token),
+      await bearer(device.token),
+      pem(getConfig(env).push.apns!.key),
+      pem(getConfig(env).push.fcm!.privateKey),
+    ];
+    for (const secret of secrets) expect(secret.length).toBeGreaterThan(20);
+    for (const line of lines) for (const secret of secrets) expect(line).not.toContain(secret.slice(0, 24));
+  });
+});
