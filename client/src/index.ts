@@ -228,7 +228,8 @@ export class Call {
     this.pc.onconnectionstatechange = () => {
       this.emit("connection", this.pc.connectionState);
       // A path that broke (network change, NAT rebinding): look for a new one.
-      if (this.pc.connectionState === "failed") this.later(iceRestartDelayMs(this.polite), () => this.restartIfStillFailed());
+      const state = this.pc.connectionState;
+      if (state === "failed" || state === "disconnected") this.later(iceRestartDelayMs(this.polite, state), () => this.restartIfStillBroken());
     };
     for (const track of this.stream?.getTracks() ?? []) this.pc.addTrack(track, this.stream!);
     // Without local media there is still a connection to make (receive-only, or data only).
@@ -236,9 +237,10 @@ export class Call {
     void this.connect();
   }
 
-  private restartIfStillFailed(): void {
-    // The other side's restart may have fixed it, or be under way.
-    if (this.pc.connectionState === "failed" && this.pc.signalingState === "stable") this.pc.restartIce();
+  private restartIfStillBroken(): void {
+    // It may have recovered, or the other side's restart may be under way.
+    const state = this.pc.connectionState;
+    if ((state === "failed" || state === "disconnected") && this.pc.signalingState === "stable") this.pc.restartIce();
   }
 
   private later(ms: number, run: () => void): void {

@@ -37,16 +37,24 @@ export function shouldOffer(polite: boolean, hasRemoteDescription: boolean): boo
   return !polite || hasRemoteDescription;
 }
 
-/** How long the callee lets the caller restart ICE first after the connection failed. */
+/** How long the callee lets the caller restart ICE first. */
 export const CALLEE_RESTART_GRACE_MS = 4_000;
 
 /**
- * When to restart ICE after the connection failed, in ms from now: the caller at once, the
- * callee only if the caller's restart offer has not arrived within a grace period (the caller may
- * be gone, or still reconnecting its socket) — two restarts at once would collide.
+ * How long a connection may stay `disconnected` before it is restarted. Browsers take 15–30 s
+ * to call a dead path `failed`; a network change (Wi-Fi to mobile) shows as `disconnected`
+ * within seconds, and a short blip recovers on its own within this grace.
  */
-export function iceRestartDelayMs(polite: boolean): number {
-  return polite ? CALLEE_RESTART_GRACE_MS : 0;
+export const DISCONNECTED_GRACE_MS = 3_000;
+
+/**
+ * When to restart ICE after the connection broke, in ms from now: the caller at once when it
+ * `failed`, after {@link DISCONNECTED_GRACE_MS} when it is `disconnected`; the callee a further
+ * {@link CALLEE_RESTART_GRACE_MS} later, only if the caller's restart has not arrived by then
+ * (the caller may be gone, or still reconnecting its socket) — two restarts at once would collide.
+ */
+export function iceRestartDelayMs(polite: boolean, state: "failed" | "disconnected"): number {
+  return (state === "disconnected" ? DISCONNECTED_GRACE_MS : 0) + (polite ? CALLEE_RESTART_GRACE_MS : 0);
 }
 
 /**

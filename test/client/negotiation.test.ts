@@ -3,7 +3,7 @@
  * restarts ICE, socket reconnect back-off and ICE credential refresh timing. The SDK against real browsers: test/e2e.
  */
 import { describe, expect, it } from "vitest";
-import { CALLEE_RESTART_GRACE_MS, iceRefreshDelayMs, iceRestartDelayMs, onRemoteDescription, reconnectDelayMs, shouldOffer } from "../../client/src/negotiation";
+import { CALLEE_RESTART_GRACE_MS, DISCONNECTED_GRACE_MS, iceRefreshDelayMs, iceRestartDelayMs, onRemoteDescription, reconnectDelayMs, shouldOffer } from "../../client/src/negotiation";
 
 describe("onRemoteDescription (perfect negotiation)", () => {
   const stable = { makingOffer: false, isSettingRemoteAnswerPending: false, signalingState: "stable" as const };
@@ -30,10 +30,15 @@ describe("shouldOffer", () => {
 });
 
 describe("iceRestartDelayMs", () => {
-  it("restarts at once on the caller and gives the caller a head start on the callee", () => {
-    expect(iceRestartDelayMs(false)).toBe(0);
-    expect(iceRestartDelayMs(true)).toBe(CALLEE_RESTART_GRACE_MS);
+  it("restarts a failed connection at once on the caller, and gives the caller a head start on the callee", () => {
+    expect(iceRestartDelayMs(false, "failed")).toBe(0);
+    expect(iceRestartDelayMs(true, "failed")).toBe(CALLEE_RESTART_GRACE_MS);
     expect(CALLEE_RESTART_GRACE_MS).toBeGreaterThan(0);
+  });
+
+  it("lets a disconnected connection recover on its own for a grace period first", () => {
+    expect(iceRestartDelayMs(false, "disconnected")).toBe(DISCONNECTED_GRACE_MS);
+    expect(iceRestartDelayMs(true, "disconnected")).toBe(DISCONNECTED_GRACE_MS + CALLEE_RESTART_GRACE_MS);
   });
 });
 

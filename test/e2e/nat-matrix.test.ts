@@ -6,7 +6,9 @@
  *   2. two NATs with a path between them: connects (srflx or relay, reported);
  *   3. two NATs that cannot reach each other: only through the relay;
  *   4. UDP blocked on one side: through TURN over TCP;
- *   5. TURN refuses the credential (coturn has another secret): a fast, clear SDK error.
+ *   5. TURN refuses the credential (coturn has another secret): a fast, clear SDK error;
+ *   6. mid-call, the caller's signaling socket drops, then its network goes dark for a few
+ *      seconds: the SDK reconnects the socket and restarts ICE, and media flows again.
  * Every wait is bounded; every process and namespace is removed at the end, also on failure.
  * Needs root (namespaces, iptables), Debian's chromium and coturn: `npm run test:e2e`.
  */
@@ -62,8 +64,9 @@ type Demo = {
   signIn(userId: string, token: string): Promise<void>;
   startCall(callee: string): Promise<string>;
   join(callId: string): Promise<void>;
-  call?: { accept(): void; pc: { connectionState: string } };
+  call?: { accept(): void; pc: { connectionState: string; localDescription: { sdp: string } | null } };
   errors: { code: string; message: string }[];
+  events: string[];
   stats(): Promise<{ connection: string; framesDecoded: number; pair?: { local: { type: string; protocol: string; relayProtocol?: string }; remote: { type: string } } }>;
 };
 declare const demo: Demo;
@@ -186,6 +189,55 @@ describe("calls in real browsers across simulated NATs", () => {
       expect(a.pair?.local.relayProtocol).toBe("tcp");
     });
   }, 90_000);
+
+  // Before 5, which swaps coturn for one with another secret.
+  it("6. mid-call, the socket drops and the network breaks: the SDK reconnects and restarts ICE", async () => {
+    const name = "6 socket drop, then network break";
+    const topology = buildTopology(internet, { scenario: 6, natsConnected: false });
+    const browsers: Browser[] = [];
+    try {
+      browsers.push(await launchIn(topology.clientA, ORIGIN, SERVICE_IP), await launchIn(topology.clientB, ORIGIN, SERVICE_IP));
+      const [a, b] = browsers as [Browser, Browser];
+      await call(a, b, "6");
+
+      // The caller's signaling socket drops (an abnormal close): the SDK connects again with
+      // back-off, and the callee sees the caller leave and come back.
+      await a.page.evaluate(() => (demo.call as unknown as { ws: WebSocket }).ws.close(4000, "test: dropped"));
+      const cameBack = () => {
+        const left = demo.events.findIndex((event) => / left alice-6 /.test(event));
+        return left >= 0 && demo.events.slice(left).some((event) => / joined alice-6$/.test(event));
+      };
+      await b.page.waitForFunction(cameBack, null, { timeout: 10_000, polling: 100 });
+
+      // The caller's network goes dark (its router drops everything, as in a move from Wi-Fi to
+      // mobile): the connection breaks and the caller restarts ICE, which shows as a new ufrag.
+      const ufrag = () => /a=ice-ufrag:(\S+)/.exec(demo.call!.pc.localDescription!.sdp)![1]!;
+      const before = await a.page.evaluate(ufrag);
+      const decodedBefore = (await b.page.evaluate(() => demo.stats())).framesDecoded;
+      const broken = Date.now();
+      inNamespace(topology.routerA, "iptables", "-I", "FORWARD", "1", "-j", "DROP");
+      try {
+        await a.page.waitForFunction(() => ["disconnected", "failed"].includes(demo.call!.pc.connectionState), null, { timeout: 30_000, polling: 100 });
+        await a.page.waitForFunction((old) => /a=ice-ufrag:(\S+)/.exec(demo.call!.pc.localDescription!.sdp)![1] !== old, before, { timeout: 15_000, polling: 100 });
+      } finally {
+        inNamespace(topology.routerA, "iptables", "-D", "FORWARD", "1");
+      }
+      const connected = () => demo.call?.pc.connectionState === "connected";
+      await Promise.all([a.page.waitForFunction(connected, null, { timeout: 30_000, polling: 100 }), b.page.waitForFunction(connected, null, { timeout: 30_000, polling: 100 })]);
+      const recoveredMs = Date.now() - broken;
+      await b.page.waitForFunction((n) => demo.stats().then((stats) => stats.framesDecoded > n + 10), decodedBefore, { timeout: 15_000, polling: 250 });
+      expect(await a.page.evaluate(ufrag)).not.toBe(before);
+      const outcome = { a: await a.page.evaluate(() => demo.stats()), b: await b.page.evaluate(() => demo.stats()) };
+      results.push({ scenario: name, outcome: "socket back; ICE restarted, media flowing again", pair: describePair({ setupMs: 0, ...outcome }), setupMs: `media back ${recoveredMs} ms after the break` });
+    } catch (error) {
+      results.push({ scenario: name, outcome: `FAILED: ${String(error).slice(0, 120)}`, pair: "-", setupMs: "-" });
+      await dumpEvents(name, browsers);
+      throw error;
+    } finally {
+      await Promise.all(browsers.map((browser) => browser.close()));
+      topology.teardown();
+    }
+  }, 120_000);
 
   it("5. a credential TURN refuses: fails fast with a clear turn_unauthorized error", async () => {
     await coturn.stop();

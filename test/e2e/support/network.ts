@@ -102,6 +102,7 @@ export function natRouter(router: string, wan: string, lan: string, options: { b
 export interface Topology {
   clientA: string;
   clientB: string;
+  routerA: string;
   teardown: () => void;
 }
 
@@ -154,6 +155,7 @@ export function buildTopology(internet: string, options: { scenario: number; sam
   return {
     clientA,
     clientB,
+    routerA,
     teardown: () => {
       for (const dev of ["to-ra", "to-rb"]) unlink(internet, dev);
       for (const ns of [clientA, clientB, ...routers]) deleteNamespace(ns);
