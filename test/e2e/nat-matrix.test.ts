@@ -19,7 +19,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCoturn, startWrangler, type Running } from "../node/support/processes";
 import { hs256Token } from "../node/support/tokens";
 import { launchIn, type Browser } from "./support/browser";
-import { buildTopology, createNamespace, deleteAll, inNamespace } from "./support/network";
+import { buildTopology, createNamespace, deleteAll, inNamespace, type Topology } from "./support/network";
 
 const SERVICE_IP = "100.64.0.1";
 const PORT = 8787;
@@ -108,14 +108,19 @@ async function dumpEvents(name: string, browsers: Browser[]) {
   }
 }
 
-async function scenario(name: string, options: Parameters<typeof buildTopology>[1], check: (outcome: CallOutcome) => void) {
+type Row = Omit<(typeof results)[number], "scenario">;
+
+/**
+ * One scenario's world: its topology and two browsers, A and B, inside it. `body` returns the
+ * row for the results table; a failure is recorded there too, with what each page saw.
+ * Browsers and namespaces go away at the end, also after a failure.
+ */
+async function inWorld(name: string, options: Parameters<typeof buildTopology>[1], body: (a: Browser, b: Browser, topology: Topology) => Promise<Row>) {
   const topology = buildTopology(internet, options);
   const browsers: Browser[] = [];
   try {
     browsers.push(await launchIn(topology.clientA, ORIGIN, SERVICE_IP), await launchIn(topology.clientB, ORIGIN, SERVICE_IP));
-    const outcome = await call(browsers[0]!, browsers[1]!, name.slice(0, 1));
-    results.push({ scenario: name, outcome: "connected, media flowing", pair: describePair(outcome), setupMs: outcome.setupMs });
-    check(outcome);
+    results.push({ scenario: name, ...(await body(browsers[0]!, browsers[1]!, topology)) });
   } catch (error) {
     results.push({ scenario: name, outcome: `FAILED: ${String(error).slice(0, 120)}`, pair: "-", setupMs: "-" });
     await dumpEvents(name, browsers);
@@ -124,6 +129,20 @@ async function scenario(name: string, options: Parameters<typeof buildTopology>[
     await Promise.all(browsers.map((browser) => browser.close()));
     topology.teardown();
   }
+}
+
+/** A call across the scenario's topology that must connect, then `check` on the pairs. */
+async function scenario(name: string, options: Parameters<typeof buildTopology>[1], check: (outcome: CallOutcome) => void) {
+  await inWorld(name, options, async (a, b) => {
+    const outcome = await call(a, b, name.slice(0, 1));
+    try {
+      check(outcome);
+    } catch (error) {
+      // Keep the pair the check did not like in the table.
+      throw new Error(`${describePair(outcome)}: ${String(error)}`);
+    }
+    return { outcome: "connected, media flowing", pair: describePair(outcome), setupMs: outcome.setupMs };
+  });
 }
 
 beforeAll(async () => {
@@ -192,12 +211,7 @@ describe("calls in real browsers across simulated NATs", () => {
 
   // Before 5, which swaps coturn for one with another secret.
   it("6. mid-call, the socket drops and the network breaks: the SDK reconnects and restarts ICE", async () => {
-    const name = "6 socket drop, then network break";
-    const topology = buildTopology(internet, { scenario: 6, natsConnected: false });
-    const browsers: Browser[] = [];
-    try {
-      browsers.push(await launchIn(topology.clientA, ORIGIN, SERVICE_IP), await launchIn(topology.clientB, ORIGIN, SERVICE_IP));
-      const [a, b] = browsers as [Browser, Browser];
+    await inWorld("6 socket drop, then network break", { scenario: 6, natsConnected: false }, async (a, b, topology) => {
       await call(a, b, "6");
 
       // The caller's signaling socket drops (an abnormal close): the SDK connects again with
@@ -227,26 +241,15 @@ describe("calls in real browsers across simulated NATs", () => {
       const recoveredMs = Date.now() - broken;
       await b.page.waitForFunction((n) => demo.stats().then((stats) => stats.framesDecoded > n + 10), decodedBefore, { timeout: 15_000, polling: 250 });
       expect(await a.page.evaluate(ufrag)).not.toBe(before);
-      const outcome = { a: await a.page.evaluate(() => demo.stats()), b: await b.page.evaluate(() => demo.stats()) };
-      results.push({ scenario: name, outcome: "socket back; ICE restarted, media flowing again", pair: describePair({ setupMs: 0, ...outcome }), setupMs: `media back ${recoveredMs} ms after the break` });
-    } catch (error) {
-      results.push({ scenario: name, outcome: `FAILED: ${String(error).slice(0, 120)}`, pair: "-", setupMs: "-" });
-      await dumpEvents(name, browsers);
-      throw error;
-    } finally {
-      await Promise.all(browsers.map((browser) => browser.close()));
-      topology.teardown();
-    }
+      const outcome = { setupMs: 0, a: await a.page.evaluate(() => demo.stats()), b: await b.page.evaluate(() => demo.stats()) };
+      return { outcome: "socket back; ICE restarted, media flowing again", pair: describePair(outcome), setupMs: `media back ${recoveredMs} ms after the break` };
+    });
   }, 120_000);
 
   it("5. a credential TURN refuses: fails fast with a clear turn_unauthorized error", async () => {
     await coturn.stop();
     coturn = await runCoturn(coturnConfig(WRONG_SECRET, mkdtempSync(join(tmpdir(), "sce-e2e-coturn-"))).concat("\n"), undefined, internet);
-    const topology = buildTopology(internet, { scenario: 5, natsConnected: false });
-    const browsers: Browser[] = [];
-    try {
-      browsers.push(await launchIn(topology.clientA, ORIGIN, SERVICE_IP), await launchIn(topology.clientB, ORIGIN, SERVICE_IP));
-      const [a, b] = browsers as [Browser, Browser];
+    await inWorld("5 TURN refuses the credential", { scenario: 5, natsConnected: false }, async (a, b) => {
       await Promise.all([a.page.goto(`${ORIGIN}/demo/`), b.page.goto(`${ORIGIN}/demo/`)]);
       await a.page.evaluate(([user, jwt]) => demo.signIn(user!, jwt!), ["alice-5", await token("alice-5")]);
       await b.page.evaluate(([user, jwt]) => demo.signIn(user!, jwt!), ["bob-5", await token("bob-5")]);
@@ -259,14 +262,7 @@ describe("calls in real browsers across simulated NATs", () => {
       const error = await a.page.evaluate(() => demo.errors.find((e) => e.code === "turn_unauthorized")!);
       expect(error.message).toMatch(/refused the credential \(401/);
       expect(await a.page.evaluate(() => demo.call!.pc.connectionState)).not.toBe("connected");
-      results.push({ scenario: "5 TURN refuses the credential", outcome: "turn_unauthorized (401) on both", pair: "none", setupMs: `error after ${errorMs} ms` });
-    } catch (error) {
-      results.push({ scenario: "5 TURN refuses the credential", outcome: `FAILED: ${String(error).slice(0, 120)}`, pair: "-", setupMs: "-" });
-      await dumpEvents("5 TURN refuses the credential", browsers);
-      throw error;
-    } finally {
-      await Promise.all(browsers.map((browser) => browser.close()));
-      topology.teardown();
-    }
+      return { outcome: "turn_unauthorized (401) on both", pair: "none", setupMs: `error after ${errorMs} ms` };
+    });
   }, 90_000);
 });
