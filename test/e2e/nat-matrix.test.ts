@@ -8,7 +8,9 @@
  *   4. UDP blocked on one side: through TURN over TCP;
  *   5. TURN refuses the credential (coturn has another secret): a fast, clear SDK error;
  *   6. mid-call, the caller's signaling socket drops, then its network goes dark for a few
- *      seconds: the SDK reconnects the socket and restarts ICE, and media flows again.
+ *      seconds: the SDK reconnects the socket and restarts ICE, and media flows again;
+ *   7. a call outlives its 60 s TURN credential: the SDK fetches a new one and hands it to the
+ *      peer connection (setConfiguration) before it expires; media keeps flowing.
  * Every wait is bounded; every process and namespace is removed at the end, also on failure.
  * Needs root (namespaces, iptables), Debian's chromium and coturn: `npm run test:e2e`.
  */
@@ -64,7 +66,10 @@ type Demo = {
   signIn(userId: string, token: string): Promise<void>;
   startCall(callee: string): Promise<string>;
   join(callId: string): Promise<void>;
-  call?: { accept(): void; pc: { connectionState: string; localDescription: { sdp: string } | null } };
+  call?: {
+    accept(): void;
+    pc: { connectionState: string; localDescription: { sdp: string } | null; getConfiguration(): { iceServers?: { username?: string }[] } };
+  };
   errors: { code: string; message: string }[];
   events: string[];
   stats(): Promise<{ connection: string; framesDecoded: number; pair?: { local: { type: string; protocol: string; relayProtocol?: string }; remote: { type: string } } }>;
@@ -154,6 +159,8 @@ beforeAll(async () => {
       {
         AUTH_JWT_SECRET: JWT_SECRET,
         TURN_SECRETS: TURN_SECRET,
+        // The shortest lifetime there is, so scenario 7 sees the SDK refresh it within a minute.
+        TURN_CREDENTIAL_TTL: "60",
         CORS_ALLOWED_ORIGINS: ORIGIN,
         TURN_POOLS: JSON.stringify([
           { region: "test", location: { latitude: 0, longitude: 0 }, urls: [`turn:${SERVICE_IP}:3478?transport=udp`, `turn:${SERVICE_IP}:3478?transport=tcp`] },
@@ -209,7 +216,7 @@ describe("calls in real browsers across simulated NATs", () => {
     });
   }, 90_000);
 
-  // Before 5, which swaps coturn for one with another secret.
+  // 6 and 7 come before 5, which swaps coturn for one with another secret.
   it("6. mid-call, the socket drops and the network breaks: the SDK reconnects and restarts ICE", async () => {
     await inWorld("6 socket drop, then network break", { scenario: 6, natsConnected: false }, async (a, b, topology) => {
       await call(a, b, "6");
@@ -245,6 +252,31 @@ describe("calls in real browsers across simulated NATs", () => {
       return { outcome: "socket back; ICE restarted, media flowing again", pair: describePair(outcome), setupMs: `media back ${recoveredMs} ms after the break` };
     });
   }, 120_000);
+
+  it("7. a call outlives its TURN credential: the SDK refreshes it before it expires", async () => {
+    await inWorld("7 credential refresh", { scenario: 7, natsConnected: false }, async (a, b) => {
+      await call(a, b, "7");
+      const username = () => demo.call!.pc.getConfiguration().iceServers?.find((server) => server.username)?.username ?? "";
+      const [first, started] = [await a.page.evaluate(username), Date.now()];
+      // `<expiry>:<user>`: 60 s credentials, refreshed at 80 % of their life.
+      const expiry = (name: string) => Number(name.split(":")[0]);
+      await a.page.waitForFunction((old) => {
+        const now = demo.call!.pc.getConfiguration().iceServers?.find((server) => server.username)?.username;
+        return now !== undefined && now !== old;
+      }, first, { timeout: 70_000, polling: 500 });
+      const refreshedMs = Date.now() - started;
+      const second = await a.page.evaluate(username);
+      expect(second).toMatch(/^\d+:alice-7$/);
+      expect(expiry(second)).toBeGreaterThan(expiry(first));
+      // Refreshed before the first one ran out, and the call carried on.
+      expect(Date.now() / 1000).toBeLessThan(expiry(first));
+      const decoded = (await b.page.evaluate(() => demo.stats())).framesDecoded;
+      await b.page.waitForFunction((n) => demo.stats().then((stats) => stats.framesDecoded > n + 10), decoded, { timeout: 15_000, polling: 250 });
+      expect(await a.page.evaluate(() => demo.call!.pc.connectionState)).toBe("connected");
+      const outcome = { setupMs: 0, a: await a.page.evaluate(() => demo.stats()), b: await b.page.evaluate(() => demo.stats()) };
+      return { outcome: "credential refreshed, call still connected", pair: describePair(outcome), setupMs: `new credential ${refreshedMs} ms into the call, ${expiry(first) * 1000 - Date.now()} ms before expiry` };
+    });
+  }, 150_000);
 
   it("5. a credential TURN refuses: fails fast with a clear turn_unauthorized error", async () => {
     await coturn.stop();
