@@ -360,6 +360,8 @@ export class Call {
         this.scheduleIceRefresh(ice.expiresAt);
       } catch (error) {
         this.emit("error", { code: "api", message: `could not refresh ICE servers: ${String(error)}` });
+        // Try again while the current credential is still good (each try sooner than the last).
+        if (Date.parse(expiresAt) > Date.now()) this.scheduleIceRefresh(expiresAt);
       }
     });
   }
