@@ -8,12 +8,14 @@ import { z } from "@hono/zod-openapi";
 export const USER_ID = /^[^\p{Cc}\s]{1,200}$/u;
 const USER_ID_MAX_BYTES = 400;
 
-export const isUserId = (value: string): boolean => USER_ID.test(value) && new TextEncoder().encode(value).length <= USER_ID_MAX_BYTES;
+const withinUserIdBytes = (value: string): boolean => new TextEncoder().encode(value).length <= USER_ID_MAX_BYTES;
+
+export const isUserId = (value: string): boolean => USER_ID.test(value) && withinUserIdBytes(value);
 
 export const UserIdSchema = z
   .string()
   .regex(USER_ID, "must be a user id of 1 to 200 printable characters")
-  .refine((value) => new TextEncoder().encode(value).length <= USER_ID_MAX_BYTES, `must be at most ${USER_ID_MAX_BYTES} bytes of UTF-8`);
+  .refine(withinUserIdBytes, `must be at most ${USER_ID_MAX_BYTES} bytes of UTF-8`);
 
 /**
  * `bytes` random bytes as unpadded base64url: call ids (16 bytes, 22 characters, unguessable)

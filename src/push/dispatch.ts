@@ -247,11 +247,7 @@ async function fanOut(push: PushContext, job: FanoutJob, queueAttempts: number):
   const devices = job.resumeAfter ? all.filter(isAfter(job.userIds, job.resumeAfter)) : all;
   let queued = 0;
   try {
-    for (let start = 0; start < devices.length; start += 100) {
-      const slice = devices.slice(start, start + 100);
-      await enqueueDeliveries(push.env, job.notification, slice, { snapshot: true });
-      queued += slice.length;
-    }
+    await enqueueDeliveries(push.env, job.notification, devices, { snapshot: true, onQueued: (count) => (queued += count) });
   } catch (error) {
     if (queued === 0) throw error;
     const last = devices[queued - 1]!;
@@ -298,17 +294,19 @@ export function consumeDeadLetters(batch: MessageBatch<unknown>): void {
 
 /**
  * One deliver job per device, in batches of 100 (the queue's limit per sendBatch). `snapshot`
- * puts the device itself in the job; `priorAttempts` counts attempts already made.
+ * puts the device itself in the job; `priorAttempts` counts attempts already made; `onQueued`
+ * hears how many jobs each batch queued (a failure part-way leaves the first ones queued).
  */
 export async function enqueueDeliveries(
   env: Env,
   notification: PushNotification,
   devices: Device[],
-  options: { delaySeconds?: number; priorAttempts?: number; snapshot?: boolean } = {},
+  options: { delaySeconds?: number; priorAttempts?: number; snapshot?: boolean; onQueued?: (count: number) => void } = {},
 ): Promise<void> {
   for (let start = 0; start < devices.length; start += 100) {
+    const batch = devices.slice(start, start + 100);
     await env.PUSH_QUEUE.sendBatch(
-      devices.slice(start, start + 100).map((device) => ({
+      batch.map((device) => ({
         body: {
           type: "deliver",
           notification,
@@ -320,6 +318,7 @@ export async function enqueueDeliveries(
         ...(options.delaySeconds ? { delaySeconds: options.delaySeconds } : {}),
       })),
     );
+    options.onQueued?.(batch.length);
   }
 }
 
