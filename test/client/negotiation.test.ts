@@ -1,6 +1,7 @@
 /**
  * The client SDK's pure logic: perfect negotiation's collision rule, who offers first, who
- * restarts ICE, socket reconnect back-off and ICE credential refresh timing. The SDK against real browsers: test/e2e.
+ * restarts ICE, socket reconnect back-off and ICE credential refresh timing. The SDK against real
+ * browsers: test/e2e.
  */
 import { describe, expect, it } from "vitest";
 import { CALLEE_RESTART_GRACE_MS, DISCONNECTED_GRACE_MS, iceRefreshDelayMs, iceRestartDelayMs, onRemoteDescription, reconnectDelayMs, shouldOffer } from "../../client/src/negotiation";
