@@ -15,22 +15,13 @@ import worker from "../../src/index";
 import { deliverToDevice, pushContext, type PushJob } from "../../src/push/dispatch";
 import type { PushNotification } from "../../src/push/notifications";
 import { api, placeCall, user } from "../support/calls";
-import { apnsToken, fcmToken, received, receivedAtLeast, script } from "../support/push";
+import { android, apnsToken, fcmToken, iphone, received, receivedAtLeast, script } from "../support/push";
 import { authHeader } from "../support/tokens";
 
 const fcmError = (status: number, errorCode: string, message = "") => ({
   status,
   body: { error: { code: status, message, status: errorCode, details: [{ "@type": "type.googleapis.com/google.firebase.fcm.v1.FcmError", errorCode }] } },
 });
-
-async function android(userId: string, token = fcmToken()): Promise<Device> {
-  return (await registerDevice(env.DEVICES, userId, `android-${crypto.randomUUID().slice(0, 6)}`, { provider: "fcm", token, platform: "android" }, new Date())).device;
-}
-
-async function iphone(userId: string, withVoip = true, registeredAt = new Date()): Promise<Device> {
-  const registration = { provider: "apns" as const, token: apnsToken(), platform: "ios" as const, environment: "sandbox" as const, ...(withVoip ? { voipToken: apnsToken() } : {}) };
-  return (await registerDevice(env.DEVICES, userId, `iphone-${crypto.randomUUID().slice(0, 6)}`, registration, registeredAt)).device;
-}
 
 const custom = (): PushNotification => ({
   id: crypto.randomUUID(),

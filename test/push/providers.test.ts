@@ -7,14 +7,13 @@
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { getConfig } from "../../src/config";
-import { registerDevice, type Device } from "../../src/devices/store";
 import { sendApns } from "../../src/push/apns";
 import { deliverToDevice, pushContext } from "../../src/push/dispatch";
 import { fcmTopicMembership } from "../../src/push/fcm";
 import { apnsRequest } from "../../src/push/messages";
 import type { PushNotification } from "../../src/push/notifications";
 import { user } from "../support/calls";
-import { apnsToken, fcmToken, received, script } from "../support/push";
+import { android, fcmToken, iphone, received, script } from "../support/push";
 
 const notification = (kind: PushNotification["kind"] = "custom"): PushNotification => ({
   id: crypto.randomUUID(),
@@ -24,11 +23,6 @@ const notification = (kind: PushNotification["kind"] = "custom"): PushNotificati
   ...(kind === "incoming-call" ? { call: { callId: "C", caller: "alice", media: "audio" as const } } : { content: { title: "Hi", priority: "high" as const } }),
 });
 
-async function iphone(environment: "production" | "sandbox"): Promise<Device> {
-  const registration = { provider: "apns" as const, token: apnsToken(), platform: "ios" as const, environment };
-  return (await registerDevice(env.DEVICES, user("u"), `iphone-${environment}`, registration, new Date())).device;
-}
-
 afterEach(() => vi.restoreAllMocks());
 
 describe("APNs hosts", () => {
@@ -37,7 +31,7 @@ describe("APNs hosts", () => {
     ["sandbox", "https://api.sandbox.push.apple.com"],
   ] as const)("sends a %s device's push to %s when APNS_BASE_URL is not set", async (environment, host) => {
     const apns = { ...getConfig(env).push.apns!, baseUrl: undefined };
-    const device = await iphone(environment);
+    const device = await iphone(user("u"), false, new Date(), environment);
     const urls: string[] = [];
     // Records where the request goes instead of leaving the machine.
     const fetcher = (async (input: RequestInfo | URL) => {
@@ -65,20 +59,19 @@ describe("FCM topic membership", () => {
 describe("the log provider", () => {
   it("is what sends go to without provider credentials: one log line, the token shortened", async () => {
     const bare = { ...env, FCM_SERVICE_ACCOUNT: undefined, APNS_KEY: undefined, APNS_KEY_ID: undefined, APNS_TEAM_ID: undefined, APNS_BUNDLE_ID: undefined } as unknown as Env;
-    const device = (await registerDevice(env.DEVICES, user("u"), "pixel", { provider: "fcm", token: fcmToken(), platform: "android" }, new Date())).device;
+    const device = await android(user("u"));
     const log = vi.spyOn(console, "log").mockImplementation(() => {});
     const result = await deliverToDevice(pushContext(bare), notification("incoming-call"), device);
     expect(result).toMatchObject({ status: "delivered", provider: "log" });
     const lines = log.mock.calls.map((call) => JSON.parse(String(call[0])) as Record<string, string>);
-    expect(lines).toEqual([expect.objectContaining({ event: "notification", provider: "log", kind: "incoming-call", callId: "C", deviceId: "pixel", token: `…${device.token.slice(-6)}` })]);
+    expect(lines).toEqual([expect.objectContaining({ event: "notification", provider: "log", kind: "incoming-call", callId: "C", deviceId: device.deviceId, token: `…${device.token.slice(-6)}` })]);
     expect(await received(device.token)).toEqual([]);
   });
 });
 
 describe("logs", () => {
   it("never hold a push token, VoIP token, access token or key, whatever the outcome", async () => {
-    const device = (await registerDevice(env.DEVICES, user("u"), "iphone", { provider: "apns", token: apnsToken(), voipToken: apnsToken(), platform: "ios", environment: "sandbox" }, new Date())).device;
-    const pixel = (await registerDevice(env.DEVICES, user("u"), "pixel", { provider: "fcm", token: fcmToken(), platform: "android" }, new Date())).device;
+    const [device, pixel] = [await iphone(user("u")), await android(user("u"))];
     await script(device.voipToken!, [{ status: 410, body: { reason: "Unregistered", timestamp: Date.now() + 1000 } }]);
     await script(device.token, [{ status: 500, body: { reason: "InternalServerError" } }]);
     await script(pixel.token, [{ status: 400, body: { error: { code: 400, status: "INVALID_ARGUMENT", message: "Invalid JSON payload" } } }]);

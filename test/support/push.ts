@@ -1,4 +1,5 @@
 import { env } from "cloudflare:workers";
+import { registerDevice, type Device } from "../../src/devices/store";
 import type { Received, Scripted } from "./fake-push";
 
 /** The fake providers' base URL (test/support/fake-push.ts). */
@@ -28,3 +29,14 @@ export async function receivedAtLeast(target: string, count: number, timeoutMs =
 /** Unique, valid-looking tokens per test. */
 export const fcmToken = () => `fcm-${crypto.randomUUID()}:APA91b${"x".repeat(100)}`;
 export const apnsToken = () => Array.from(crypto.getRandomValues(new Uint8Array(32)), (b) => b.toString(16).padStart(2, "0")).join("");
+
+/** Registers an Android (FCM) device for `userId` straight in KV. */
+export async function android(userId: string, token = fcmToken()): Promise<Device> {
+  return (await registerDevice(env.DEVICES, userId, `android-${crypto.randomUUID().slice(0, 6)}`, { provider: "fcm", token, platform: "android" }, new Date())).device;
+}
+
+/** Registers an iPhone (APNs, sandbox unless said otherwise, with a VoIP token unless not) for `userId` straight in KV. */
+export async function iphone(userId: string, withVoip = true, registeredAt = new Date(), environment: "production" | "sandbox" = "sandbox"): Promise<Device> {
+  const registration = { provider: "apns" as const, token: apnsToken(), platform: "ios" as const, environment, ...(withVoip ? { voipToken: apnsToken() } : {}) };
+  return (await registerDevice(env.DEVICES, userId, `iphone-${crypto.randomUUID().slice(0, 6)}`, registration, registeredAt)).device;
+}
