@@ -92,15 +92,30 @@ async function call(a: Browser, b: Browser, scenario: string): Promise<CallOutco
   const callId = await a.page.evaluate((callee) => demo.startCall(callee), bob);
   await b.page.evaluate((id) => demo.join(id), callId);
   await b.page.evaluate(() => demo.call!.accept());
-  const connected = () => demo.call?.pc.connectionState === "connected";
-  await Promise.all([a.page.waitForFunction(connected, null, { timeout: 20_000, polling: 250 }), b.page.waitForFunction(connected, null, { timeout: 20_000, polling: 250 })]);
+  await bothConnected(a, b, 20_000, 250);
   const setupMs = Date.now() - started;
   const decoding = async () => (await demo.stats()).framesDecoded > 0;
   await Promise.all([a.page.waitForFunction(decoding, null, { timeout: 15_000, polling: 250 }), b.page.waitForFunction(decoding, null, { timeout: 15_000, polling: 250 })]);
-  return { setupMs, a: await a.page.evaluate(() => demo.stats()), b: await b.page.evaluate(() => demo.stats()) };
+  return { setupMs, ...(await statsOf(a, b)) };
 }
 
-const describePair = (outcome: CallOutcome) => {
+/** Waits, at most `timeout` ms, until both peer connections are `connected` (checked every `polling` ms). */
+async function bothConnected(a: Browser, b: Browser, timeout: number, polling = 100) {
+  const connected = () => demo.call?.pc.connectionState === "connected";
+  await Promise.all([a, b].map((side) => side.page.waitForFunction(connected, null, { timeout, polling })));
+}
+
+const statsOf = async (a: Browser, b: Browser) => ({ a: await a.page.evaluate(() => demo.stats()), b: await b.page.evaluate(() => demo.stats()) });
+
+/** Video frames `side` has decoded so far. */
+const framesDecoded = async (side: Browser) => (await side.page.evaluate(() => demo.stats())).framesDecoded;
+
+/** Waits (bounded) until `side` has decoded more than 10 frames beyond `since`: media flows. */
+async function decodesBeyond(side: Browser, since: number) {
+  await side.page.waitForFunction((n) => demo.stats().then((stats) => stats.framesDecoded > n + 10), since, { timeout: 15_000, polling: 250 });
+}
+
+const describePair = (outcome: Pick<CallOutcome, "a" | "b">) => {
   const side = (s: CallOutcome["a"]) => `${s.pair?.local.type}/${s.pair?.local.relayProtocol ?? s.pair?.local.protocol} → ${s.pair?.remote.type}`;
   return `A ${side(outcome.a)}; B ${side(outcome.b)}`;
 };
@@ -234,7 +249,7 @@ describe("calls in real browsers across simulated NATs", () => {
       // mobile): the connection breaks and the caller restarts ICE, which shows as a new ufrag.
       const ufrag = () => /a=ice-ufrag:(\S+)/.exec(demo.call!.pc.localDescription!.sdp)![1]!;
       const before = await a.page.evaluate(ufrag);
-      const decodedBefore = (await b.page.evaluate(() => demo.stats())).framesDecoded;
+      const decodedBefore = await framesDecoded(b);
       const broken = Date.now();
       inNamespace(topology.routerA, "iptables", "-I", "FORWARD", "1", "-j", "DROP");
       try {
@@ -243,13 +258,11 @@ describe("calls in real browsers across simulated NATs", () => {
       } finally {
         inNamespace(topology.routerA, "iptables", "-D", "FORWARD", "1");
       }
-      const connected = () => demo.call?.pc.connectionState === "connected";
-      await Promise.all([a.page.waitForFunction(connected, null, { timeout: 30_000, polling: 100 }), b.page.waitForFunction(connected, null, { timeout: 30_000, polling: 100 })]);
+      await bothConnected(a, b, 30_000);
       const recoveredMs = Date.now() - broken;
-      await b.page.waitForFunction((n) => demo.stats().then((stats) => stats.framesDecoded > n + 10), decodedBefore, { timeout: 15_000, polling: 250 });
+      await decodesBeyond(b, decodedBefore);
       expect(await a.page.evaluate(ufrag)).not.toBe(before);
-      const outcome = { setupMs: 0, a: await a.page.evaluate(() => demo.stats()), b: await b.page.evaluate(() => demo.stats()) };
-      return { outcome: "socket back; ICE restarted, media flowing again", pair: describePair(outcome), setupMs: `media back ${recoveredMs} ms after the break` };
+      return { outcome: "socket back; ICE restarted, media flowing again", pair: describePair(await statsOf(a, b)), setupMs: `media back ${recoveredMs} ms after the break` };
     });
   }, 120_000);
 
@@ -270,11 +283,9 @@ describe("calls in real browsers across simulated NATs", () => {
       expect(expiry(second)).toBeGreaterThan(expiry(first));
       // Refreshed before the first one ran out, and the call carried on.
       expect(Date.now() / 1000).toBeLessThan(expiry(first));
-      const decoded = (await b.page.evaluate(() => demo.stats())).framesDecoded;
-      await b.page.waitForFunction((n) => demo.stats().then((stats) => stats.framesDecoded > n + 10), decoded, { timeout: 15_000, polling: 250 });
+      await decodesBeyond(b, await framesDecoded(b));
       expect(await a.page.evaluate(() => demo.call!.pc.connectionState)).toBe("connected");
-      const outcome = { setupMs: 0, a: await a.page.evaluate(() => demo.stats()), b: await b.page.evaluate(() => demo.stats()) };
-      return { outcome: "credential refreshed, call still connected", pair: describePair(outcome), setupMs: `new credential ${refreshedMs} ms into the call, ${expiry(first) * 1000 - Date.now()} ms before expiry` };
+      return { outcome: "credential refreshed, call still connected", pair: describePair(await statsOf(a, b)), setupMs: `new credential ${refreshedMs} ms into the call, ${expiry(first) * 1000 - Date.now()} ms before expiry` };
     });
   }, 150_000);
 
