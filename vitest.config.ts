@@ -17,6 +17,8 @@ export default defineConfig({
             const fake = JSON.parse(inject<string>("pushFake")) as Record<string, string>;
             return {
               wrangler: { configPath: "./wrangler.toml" },
+              // src/index.ts, with call rooms that also record their notices (see the file).
+              main: "./test/support/worker.ts",
               miniflare: {
                 bindings: {
                   ...TEST_ENV,

@@ -13,7 +13,7 @@ import { hs256Token } from "../test/node/support/tokens.ts";
 const { values } = parseArgs({ options: { devices: { type: "string", default: "1000" }, latency: { type: "string", default: "20" } } });
 const deviceCount = Math.min(Number(values.devices), 5000);
 const latencyMs = Math.min(Number(values.latency), 1000);
-const CONCURRENCY = 6; // SEND_CONCURRENCY in src/push/dispatch.ts: the platform's per-invocation limit
+const CONCURRENCY = 6; // SEND_CONCURRENCY in src/push/context.ts: the platform's per-invocation limit
 
 const fake = await startFakePush({ latencyMs });
 const JWT_SECRET = "bench-only-hs256-secret-0123456789abcdef0123456789";

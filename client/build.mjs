@@ -19,7 +19,7 @@ await build({
 });
 execFileSync(
   process.execPath,
-  [`${here}../node_modules/typescript/bin/tsc`, "-p", here, "--noEmit", "false", "--declaration", "--emitDeclarationOnly", "--rootDir", `${here}src`, "--outDir", `${here}dist`],
+  [`${here}../node_modules/typescript/bin/tsc`, "-p", here, "--noEmit", "false", "--declaration", "--emitDeclarationOnly", "--rootDir", `${here}..`, "--outDir", `${here}dist`],
   { stdio: "inherit" },
 );
 mkdirSync(`${here}public/demo`, { recursive: true });

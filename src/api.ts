@@ -1,21 +1,30 @@
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
-import { newRouter } from "./app";
+import { methodNotAllowed } from "hono/method-not-allowed";
+import { requireAuth } from "./auth/middleware";
 import { callRoutes } from "./calls/routes";
 import { deviceRoutes } from "./devices/routes";
-import { pushRoutes } from "./push/routes";
-import { requireAuth } from "./auth/middleware";
-import { getConfig } from "./config";
-import { ApiError, onError } from "./errors";
 import { devRoutes } from "./meta/dev";
 import { metaRoutes, serveOpenApi } from "./meta/routes";
-import { notFound } from "./routing";
+import { getConfig } from "./platform/config";
+import { ApiError, errorResponse, onError } from "./platform/errors";
+import { newRouter } from "./platform/http";
+import { pushRoutes } from "./push/routes";
 import { turnRoutes } from "./turn/routes";
 
 const MAX_BODY_BYTES = 64 * 1024;
 
 /** The HTTP API: every route, its middleware, OpenAPI, and the one error handler. */
 export const app = newRouter();
+
+// A path that exists under other methods: 405 with `Allow`, in the contract's error shape.
+app.use(
+  methodNotAllowed({
+    app,
+    onMethodNotAllowed: (c, methods) =>
+      errorResponse(c, new ApiError("method_not_allowed", `${c.req.method} is not allowed on ${c.req.path}`, { headers: { allow: methods.join(", ") } })),
+  }),
+);
 
 // CORS for configured origins only. Hono's middleware adds some headers (expose, preflight
 // methods) whatever the origin, so a request from any other origin never reaches it: that origin
@@ -68,6 +77,6 @@ app.route("/v1", deviceRoutes);
 app.route("/v1", pushRoutes);
 serveOpenApi(app);
 
-app.notFound(notFound(app));
+app.notFound((c) => errorResponse(c, new ApiError("not_found", `no route for ${c.req.method} ${c.req.path}`)));
 app.onError(onError);
 

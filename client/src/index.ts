@@ -1,4 +1,11 @@
+import type { CallState, ClientFrame, Participant, ServerFrame } from "../../src/calls/protocol";
 import { iceRefreshDelayMs, iceRestartDelayMs, onRemoteDescription, reconnectDelayMs, shouldOffer } from "./negotiation";
+
+// The wire types are the server's own (src/calls/protocol.ts), imported for their types only.
+export type { CallState, Participant, ServerFrame, ClientFrame };
+
+/** App data carried by `message` frames: any JSON value. */
+export type JsonValue = Extract<ClientFrame, { type: "message" }>["data"];
 
 export { iceRefreshDelayMs, iceRestartDelayMs, onRemoteDescription, reconnectDelayMs, shouldOffer } from "./negotiation";
 
@@ -23,13 +30,7 @@ export interface ClientOptions {
   rtcConfiguration?: RTCConfiguration;
 }
 
-export type CallState = "ringing" | "active" | "ended";
 export type ConnectionState = RTCPeerConnectionState;
-
-export interface Participant {
-  userId: string;
-  connectionId: string;
-}
 
 export interface CallErrorInfo {
   /** `turn_unauthorized` (TURN refused the credential), `signaling`, `api`, `negotiation`. */
@@ -43,7 +44,7 @@ interface CallEvents {
   track: (stream: MediaStream, track: MediaStreamTrack) => void;
   "participant-joined": (participant: Participant) => void;
   "participant-left": (participant: Participant, reason: string) => void;
-  message: (data: unknown, from: Participant) => void;
+  message: (data: JsonValue, from: Participant) => void;
   error: (error: CallErrorInfo) => void;
 }
 
@@ -140,7 +141,7 @@ export class Call {
   private closed = false;
   private timers = new Set<ReturnType<typeof setTimeout>>();
   // Frames produced while the socket is (re)connecting, sent in order once it is open.
-  private outbox: object[] = [];
+  private outbox: ClientFrame[] = [];
 
   constructor(
     private readonly client: SecureConnect,
@@ -174,7 +175,7 @@ export class Call {
   }
 
   /** App data to the other side (mute state, chat...). */
-  sendMessage(data: unknown): void {
+  sendMessage(data: JsonValue): void {
     this.send({ type: "message", data });
   }
 
@@ -212,7 +213,8 @@ export class Call {
         this.makingOffer = true;
         await this.pc.setLocalDescription();
         const description = this.pc.localDescription!;
-        this.send({ type: description.type, sdp: description.sdp });
+        // An offer, or the answer to an offer that arrived meanwhile.
+        this.send({ type: description.type === "answer" ? "answer" : "offer", sdp: description.sdp });
       } catch (error) {
         this.emit("error", { code: "negotiation", message: String(error) });
       } finally {
@@ -269,9 +271,9 @@ export class Call {
       for (const frame of this.outbox.splice(0)) ws.send(JSON.stringify(frame));
     };
     ws.onmessage = (event) => {
-      let frame: { type: string; [key: string]: unknown };
+      let frame: ServerFrame;
       try {
-        frame = JSON.parse(event.data as string) as typeof frame;
+        frame = JSON.parse(event.data as string) as ServerFrame;
       } catch {
         this.emit("error", { code: "signaling", message: "the server sent a frame that is not JSON" });
         return;
@@ -296,20 +298,20 @@ export class Call {
     };
   }
 
-  private async handle(frame: { type: string; [key: string]: unknown }): Promise<void> {
+  private async handle(frame: ServerFrame): Promise<void> {
     switch (frame.type) {
       case "welcome":
-        this.you = frame.you as Participant;
-        this.setState(frame.state as CallState, frame.reason as string | undefined);
+        this.you = frame.you;
+        this.setState(frame.state, frame.reason);
         return;
       case "state":
-        this.setState(frame.state as CallState, frame.reason as string | undefined);
+        this.setState(frame.state, frame.reason);
         return;
       case "participant-joined":
-        this.emit("participant-joined", frame.participant as Participant);
+        this.emit("participant-joined", frame.participant);
         return;
       case "participant-left":
-        this.emit("participant-left", frame.participant as Participant, frame.reason as string);
+        this.emit("participant-left", frame.participant, frame.reason);
         return;
       case "offer":
       case "answer": {
@@ -321,7 +323,7 @@ export class Call {
         this.ignoreOffer = decision === "ignore";
         if (this.ignoreOffer) return;
         this.isSettingRemoteAnswerPending = frame.type === "answer";
-        await this.pc.setRemoteDescription({ type: frame.type, sdp: frame.sdp as string });
+        await this.pc.setRemoteDescription({ type: frame.type, sdp: frame.sdp });
         this.isSettingRemoteAnswerPending = false;
         if (frame.type === "offer") {
           await this.pc.setLocalDescription();
@@ -331,17 +333,24 @@ export class Call {
       }
       case "candidate":
         try {
-          await this.pc.addIceCandidate((frame.candidate as RTCIceCandidateInit | null) ?? undefined);
+          await this.pc.addIceCandidate(frame.candidate ?? undefined);
         } catch (error) {
           if (!this.ignoreOffer) throw error;
         }
         return;
       case "message":
-        this.emit("message", frame.data, frame.from as Participant);
+        this.emit("message", frame.data, frame.from);
         return;
       case "error":
-        this.emit("error", { code: "signaling", message: `${String(frame.code)}: ${String(frame.message)}` });
+        this.emit("error", { code: "signaling", message: `${frame.code}: ${frame.message}` });
         return;
+      case "pong":
+        return;
+      default: {
+        // A frame type this SDK does not know yet (a newer server): ignored, as the protocol allows.
+        const _unknown: never = frame;
+        return;
+      }
     }
   }
 
@@ -366,7 +375,7 @@ export class Call {
     });
   }
 
-  private send(frame: object): void {
+  private send(frame: ClientFrame): void {
     if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(frame));
     else this.outbox.push(frame);
   }

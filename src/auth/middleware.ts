@@ -1,8 +1,8 @@
 import { createMiddleware } from "hono/factory";
-import type { AppEnv } from "../app";
-import { getConfig } from "../config";
-import { ApiError } from "../errors";
-import { subprotocolToken } from "../calls/protocol";
+import { getConfig } from "../platform/config";
+import { ApiError } from "../platform/errors";
+import type { AppEnv } from "../platform/http";
+import { subprotocolToken } from "./subprotocol";
 import { verifyToken } from "./verify";
 
 const BEARER = /^Bearer +([A-Za-z0-9\-_]+\.[A-Za-z0-9\-_]*\.[A-Za-z0-9\-_]*) *$/i;

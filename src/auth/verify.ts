@@ -1,13 +1,9 @@
 import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from "jose";
-import type { Config } from "../config";
-import { ApiError } from "../errors";
-import { isUserId } from "../ids";
-
-/** Who is calling: the token's `sub` and its `scope` claim, split. */
-export interface Principal {
-  userId: string;
-  scopes: ReadonlySet<string>;
-}
+import type { Config } from "../platform/config";
+import { ApiError } from "../platform/errors";
+import type { Principal } from "../platform/http";
+import { isUserId } from "../platform/ids";
+import { log } from "../platform/log";
 
 /** Asymmetric algorithms accepted from a JWKS; a JWKS never verifies an HMAC token. */
 export const JWKS_ALGORITHMS = ["RS256", "ES256", "EdDSA", "Ed25519"];
@@ -15,7 +11,6 @@ export const JWKS_ALGORITHMS = ["RS256", "ES256", "EdDSA", "Ed25519"];
 export const SECRET_ALGORITHMS = ["HS256"];
 
 const CLOCK_TOLERANCE_SECONDS = 30;
-
 
 // One remote key set per URL per isolate: jose caches the keys and refetches at most once per
 // cooldown when it meets an unknown `kid`, so a key rotation at the IdP is picked up.
@@ -95,7 +90,7 @@ export async function verifyToken(token: string, auth: Config["auth"]): Promise<
 
 function refusal(error: unknown): ApiError {
   if (error instanceof SigningKeysUnavailable) {
-    console.error(JSON.stringify({ level: "error", event: "jwks_unavailable", message: error.message }));
+    log("error", "jwks_unavailable", { message: error.message });
     return new ApiError("internal", "could not fetch the token signing keys");
   }
   if (error instanceof errors.JWTExpired) return new ApiError("unauthorized", "token expired");

@@ -1,4 +1,6 @@
-import type { CallNotification } from "../push/notifications";
+import type { CallNotice } from "./notice";
+import type { CallState, EndReason } from "./protocol";
+import type { CallView, Media, Metadata } from "./schemas";
 
 /**
  * The call's life as a pure state machine: `(call, event, now) → (call', effects)`. No I/O, no
@@ -11,11 +13,8 @@ import type { CallNotification } from "../push/notifications";
  *   active  ──no socket for UNATTENDED_TIMEOUT──▶ ended (failed)
  *   ended   ──retention passed──▶ purged
  */
-export type CallState = "ringing" | "active" | "ended";
-export type EndReason = "hangup" | "declined" | "cancelled" | "missed" | "failed";
-export type Media = "audio" | "video";
-export type Metadata = Record<string, string | number | boolean>;
 
+/** A call as its room stores it (instants in ms); {@link publicView} is its REST form. */
 export interface Call {
   callId: string;
   caller: string;
@@ -50,7 +49,7 @@ export type CallEvent =
   | { type: "sockets"; open: number };
 
 export type Effect =
-  | { type: "notify"; notification: CallNotification }
+  | { type: "notify"; notice: CallNotice }
   /** Tell connected sockets the new state; close them all if the call ended. */
   | { type: "broadcast-state" }
   /** Delete the room's storage: the call ended longer ago than the retention period. */
@@ -154,7 +153,7 @@ export function nextAlarm(call: Call, limits: CallLimits): number | undefined {
 }
 
 /** The call as the REST API shows it (section 4.1), instants as ISO 8601. */
-export function publicView(call: Call) {
+export function publicView(call: Call): CallView {
   const iso = (ms: number) => new Date(ms).toISOString();
   return {
     callId: call.callId,
@@ -210,14 +209,14 @@ const ringingCallees = (call: Call) => call.callees.filter((callee) => !call.dec
 
 function notify(
   call: Call,
-  kind: CallNotification["kind"],
+  kind: CallNotice["kind"],
   recipients: string[],
   at: number,
-  extra: { reason?: string; answeredBy?: string; ringsUntil?: number } = {},
+  extra: { reason?: EndReason; answeredBy?: string; ringsUntil?: number } = {},
 ): Effect {
   return {
     type: "notify",
-    notification: {
+    notice: {
       kind,
       callId: call.callId,
       recipients,

@@ -3,10 +3,17 @@ import { z } from "zod";
 /**
  * The signaling protocol (`signal.v1`, contract section 4.2) as zod schemas: the single source
  * of truth for what a client may send and what the room sends back. docs/signaling.md describes
- * it for client authors.
+ * it for client authors. The SDK imports its types from here (type-only), so this module
+ * depends on zod alone.
  */
-export const SUBPROTOCOL = "signal.v1";
-export const BEARER_PREFIX = "bearer.";
+
+/** A call's state, as frames and the REST API report it. */
+export const CallStateSchema = z.enum(["ringing", "active", "ended"]);
+export type CallState = z.output<typeof CallStateSchema>;
+
+/** Why a call ended. */
+export const EndReasonSchema = z.enum(["hangup", "declined", "cancelled", "missed", "failed"]);
+export type EndReason = z.output<typeof EndReasonSchema>;
 
 /** A connection id: server-made, opaque, 16 url-safe characters. */
 const ConnectionId = z.string().regex(/^[A-Za-z0-9_-]{16}$/, "must be a connection id");
@@ -24,13 +31,19 @@ const IceCandidate = z
   })
   .strict();
 
+const To = ConnectionId.optional();
+const OfferFrame = z.object({ type: z.literal("offer"), sdp: Sdp, to: To }).strict();
+const AnswerFrame = z.object({ type: z.literal("answer"), sdp: Sdp, to: To }).strict();
+// `null` is the end-of-candidates signal.
+const CandidateFrame = z.object({ type: z.literal("candidate"), candidate: IceCandidate.nullable(), to: To }).strict();
+const MessageFrame = z.object({ type: z.literal("message"), data: z.json(), to: To }).strict();
+
 /** Frames a client sends. `to` addresses one connection; without it, everyone else in the call. */
 export const ClientFrameSchema = z.discriminatedUnion("type", [
-  z.object({ type: z.literal("offer"), sdp: Sdp, to: ConnectionId.optional() }).strict(),
-  z.object({ type: z.literal("answer"), sdp: Sdp, to: ConnectionId.optional() }).strict(),
-  // `null` is the end-of-candidates signal.
-  z.object({ type: z.literal("candidate"), candidate: IceCandidate.nullable(), to: ConnectionId.optional() }).strict(),
-  z.object({ type: z.literal("message"), data: z.json(), to: ConnectionId.optional() }).strict(),
+  OfferFrame,
+  AnswerFrame,
+  CandidateFrame,
+  MessageFrame,
   z.object({ type: z.literal("accept") }).strict(),
   z.object({ type: z.literal("decline") }).strict(),
   z.object({ type: z.literal("hangup") }).strict(),
@@ -40,38 +53,52 @@ export const ClientFrameSchema = z.discriminatedUnion("type", [
 export type ClientFrame = z.output<typeof ClientFrameSchema>;
 export type RelayedFrame = Extract<ClientFrame, { type: "offer" | "answer" | "candidate" | "message" }>;
 
-export interface Participant {
-  userId: string;
-  connectionId: string;
-}
+/** One socket in the call: who it is, and the connection id frames are addressed to. */
+export const ParticipantSchema = z.object({ userId: z.string(), connectionId: ConnectionId }).strict();
+export type Participant = z.output<typeof ParticipantSchema>;
 
-/** Frames the room sends. Relayed frames are the client's frame plus a server-stamped `from`. */
-export type ServerFrame =
-  | {
-      type: "welcome";
-      callId: string;
-      you: Participant;
-      state: string;
-      reason?: string;
-      participants: Participant[];
-    }
-  | { type: "participant-joined"; participant: Participant }
-  | { type: "participant-left"; participant: Participant; reason: LeaveReason }
-  | { type: "state"; state: string; reason?: string }
-  | (Omit<RelayedFrame, "to"> & { from: Participant })
-  | { type: "error"; code: FrameErrorCode; message: string }
-  | { type: "pong" };
+export const LeaveReasonSchema = z.enum(["closed", "replaced", "call-ended", "kicked"]);
+export type LeaveReason = z.output<typeof LeaveReasonSchema>;
 
-export type LeaveReason = "closed" | "replaced" | "call-ended" | "kicked";
+export const FrameErrorCodeSchema = z.enum([
+  "invalid_frame",
+  "unknown_recipient",
+  "recipient_queue_full",
+  "rate_limited",
+  "conflict",
+  "forbidden",
+  "call_ended",
+]);
+export type FrameErrorCode = z.output<typeof FrameErrorCodeSchema>;
 
-export type FrameErrorCode =
-  | "invalid_frame"
-  | "unknown_recipient"
-  | "recipient_queue_full"
-  | "rate_limited"
-  | "conflict"
-  | "forbidden"
-  | "call_ended";
+// A relayed frame is the client's frame without `to`, with the sender stamped by the server.
+const noTo = { to: true } as const;
+const from = { from: ParticipantSchema };
+
+/** Frames the room sends. Clients (the SDK) and tests read them through this one schema's type. */
+export const ServerFrameSchema = z.discriminatedUnion("type", [
+  z
+    .object({
+      type: z.literal("welcome"),
+      callId: z.string(),
+      you: ParticipantSchema,
+      state: CallStateSchema,
+      reason: EndReasonSchema.optional(),
+      participants: z.array(ParticipantSchema),
+    })
+    .strict(),
+  z.object({ type: z.literal("participant-joined"), participant: ParticipantSchema }).strict(),
+  z.object({ type: z.literal("participant-left"), participant: ParticipantSchema, reason: LeaveReasonSchema }).strict(),
+  z.object({ type: z.literal("state"), state: CallStateSchema, reason: EndReasonSchema.optional() }).strict(),
+  OfferFrame.omit(noTo).extend(from),
+  AnswerFrame.omit(noTo).extend(from),
+  CandidateFrame.omit(noTo).extend(from),
+  MessageFrame.omit(noTo).extend(from),
+  z.object({ type: z.literal("error"), code: FrameErrorCodeSchema, message: z.string() }).strict(),
+  z.object({ type: z.literal("pong") }).strict(),
+]);
+
+export type ServerFrame = z.output<typeof ServerFrameSchema>;
 
 /** Parses one text frame; the error says what is wrong in words a client author can act on. */
 export function parseClientFrame(text: string): { ok: true; frame: ClientFrame } | { ok: false; message: string } {
@@ -91,15 +118,4 @@ export function parseClientFrame(text: string): { ok: true; frame: ClientFrame }
   const path = issue.path.join(".");
   if (issue.code === "invalid_union" && path === "type") return { ok: false, message: `unknown frame type ${JSON.stringify(frame.type)}` };
   return { ok: false, message: path ? `${path}: ${issue.message}` : issue.message };
-}
-
-/**
- * The JWT offered as the `bearer.<JWT>` subprotocol next to `signal.v1` (browsers cannot set an
- * Authorization header on a WebSocket). Undefined when not offered that way.
- */
-export function subprotocolToken(header: string | undefined): string | undefined {
-  if (!header) return undefined;
-  const offered = header.split(",").map((value) => value.trim());
-  if (!offered.includes(SUBPROTOCOL)) return undefined;
-  return offered.find((value) => value.startsWith(BEARER_PREFIX))?.slice(BEARER_PREFIX.length);
 }

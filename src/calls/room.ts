@@ -1,23 +1,16 @@
 import { DurableObject } from "cloudflare:workers";
-import { getConfig, type Config } from "../config";
-import { jsonError } from "../errors";
-import { randomId } from "../ids";
-import type { Notifier } from "../push/notifications";
-import { notifierFor } from "../push/notifier";
-import {
-  createCall,
-  nextAlarm,
-  publicView,
-  roleOf,
-  transition,
-  type Call,
-  type CallEvent,
-  type Effect,
-  type Media,
-  type Metadata,
-  type Role,
-} from "./machine";
-import { parseClientFrame, SUBPROTOCOL, type LeaveReason, type Participant, type RelayedFrame, type ServerFrame } from "./protocol";
+import { offeredSubprotocols, SUBPROTOCOL } from "../auth/subprotocol";
+import { getConfig, type Config } from "../platform/config";
+import { jsonError } from "../platform/errors";
+import { randomId } from "../platform/ids";
+import { log } from "../platform/log";
+import { createCall, nextAlarm, publicView, roleOf, transition, type Call, type CallEvent, type Effect, type Role } from "./machine";
+import type { Notifier } from "./notice";
+import { NoticeOutbox } from "./outbox";
+import { PENDING_MAX_BYTES, PENDING_MAX_FRAMES, PendingFrames } from "./pending";
+import { parseClientFrame, type LeaveReason, type Participant, type RelayedFrame, type ServerFrame } from "./protocol";
+import { FrameRateLimiter } from "./rate-limit";
+import type { CallView, Media, Metadata } from "./schemas";
 
 /** Per-connection state, kept in the WebSocket attachment so it survives hibernation. */
 interface Attachment extends Participant {
@@ -26,33 +19,42 @@ interface Attachment extends Participant {
   leaving?: LeaveReason;
 }
 
-export type CallView = ReturnType<typeof publicView>;
 export type RoomResult<T> = { ok: true; value: T } | { ok: false; code: "not_found" | "forbidden" | "conflict"; message: string };
 export type CallAction = "accept" | "decline" | "end";
 
 /** The header through which the Worker tells the room who is upgrading (never from a client). */
 export const USER_HEADER = "x-secureconnect-user";
 
-// Frames kept for a participant who is not connected, delivered in order when they join.
-export const PENDING_MAX_FRAMES = 256;
-export const PENDING_MAX_BYTES = 1024 * 1024;
-
 const CLOSE = { normal: 1000, policy: 1008, tooBig: 1009, replaced: 4001 } as const;
-const encoder = new TextEncoder();
 
 /**
  * One call's room: its state and participants in SQLite-backed storage, its sockets on the
  * Hibernation API. Everything that must survive hibernation or eviction is in storage or in a
- * socket's attachment; the only in-memory state is the rate-limit buckets, which start full.
+ * socket's attachment; what is in memory (the call, attachments, rate-limit buckets) is a cache
+ * rebuilt on demand. Notices go through the room's outbox to the {@link Notifier} the Worker
+ * entry passes in.
  */
 export class CallRoom extends DurableObject<Env> {
-  /** Where the call's notifications go (replaceable, so tests can record the decisions). */
-  notifier: Notifier;
-  private readonly buckets = new Map<string, { tokens: number; updatedAt: number; drops: number; lastDropAt: number }>();
+  private readonly pending: PendingFrames;
+  private readonly outbox: NoticeOutbox;
+  /** The outbox's current send, so sends never overlap and notices keep their order. */
+  private delivering: Promise<void> | undefined;
+  private readonly limiter = new FrameRateLimiter();
+  private readonly attachments = new WeakMap<WebSocket, Attachment>();
+  /** The call as last read or written; storage stays the truth (see {@link load}). */
+  private call: Call | undefined;
 
-  constructor(ctx: DurableObjectState, env: Env) {
+  constructor(
+    ctx: DurableObjectState,
+    env: Env,
+    private readonly notifier: Notifier,
+  ) {
     super(ctx, env);
-    this.notifier = notifierFor(env);
+    this.pending = new PendingFrames(ctx.storage.sql);
+    this.outbox = new NoticeOutbox(ctx.storage.sql);
+    // An object without a call was reached with an unknown id (a typo, a probe, a purged call):
+    // it answers 404 and must stay empty, so its tables are created only with a call.
+    if (this.load()) this.installTables();
     // Answered by the runtime without waking a hibernated room.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair('{"type":"ping"}', '{"type":"pong"}'));
   }
@@ -61,10 +63,8 @@ export class CallRoom extends DurableObject<Env> {
 
   async create(input: { callId: string; caller: string; callees: string[]; media: Media; metadata?: Metadata }): Promise<RoomResult<CallView>> {
     if (this.load()) return { ok: false, code: "conflict", message: "call already exists" };
-    this.ctx.storage.sql.exec(
-      "CREATE TABLE IF NOT EXISTS pending (seq INTEGER PRIMARY KEY AUTOINCREMENT, recipient TEXT NOT NULL, frame TEXT NOT NULL, bytes INTEGER NOT NULL)",
-    );
     const { call, effects } = createCall(input, Date.now(), this.config.calls);
+    this.installTables();
     await this.commit(call, effects);
     return { ok: true, value: publicView(call) };
   }
@@ -98,9 +98,9 @@ export class CallRoom extends DurableObject<Env> {
     if (!role) return jsonError("forbidden", "not a participant of this call");
     if (call.state === "ended") return jsonError("conflict", `the call has ended (${call.endReason})`);
 
-    const previous = this.openSockets().filter((ws) => attachmentOf(ws).userId === userId);
-    const others = this.openSockets().length - previous.length;
-    if (others >= this.config.signaling.maxConnections) {
+    const open = this.openSockets();
+    const previous = open.filter((ws) => this.attachmentOf(ws).userId === userId);
+    if (open.length - previous.length >= this.config.signaling.maxConnections) {
       return jsonError("rate_limited", "this call has as many connections as it allows", { "retry-after": "5" });
     }
     // One connection per user: a reconnect replaces the old socket (which may be half-dead).
@@ -110,11 +110,11 @@ export class CallRoom extends DurableObject<Env> {
     const [client, server] = [pair[0], pair[1]];
     const me: Attachment = { userId, connectionId: randomId(12), role };
     this.ctx.acceptWebSocket(server, [`u:${userId}`, `c:${me.connectionId}`]);
-    server.serializeAttachment(me);
+    this.attach(server, me);
 
     const participants = this.openSockets()
       .filter((ws) => ws !== server)
-      .map((ws) => participantOf(attachmentOf(ws)));
+      .map((ws) => participantOf(this.attachmentOf(ws)));
     send(server, {
       type: "welcome",
       callId: call.callId,
@@ -123,31 +123,42 @@ export class CallRoom extends DurableObject<Env> {
       ...(call.endReason ? { reason: call.endReason } : {}),
       participants,
     });
-    this.flushPending(server, userId);
+    for (const frame of this.pending.take(userId)) server.send(frame);
     this.broadcast({ type: "participant-joined", participant: participantOf(me) }, server);
     await this.apply(call, { type: "sockets", open: participants.length + 1 });
 
-    const offered = request.headers.get("sec-websocket-protocol")?.split(",").map((value) => value.trim()) ?? [];
     return new Response(null, {
       status: 101,
       webSocket: client,
-      headers: offered.includes(SUBPROTOCOL) ? { "sec-websocket-protocol": SUBPROTOCOL } : {},
+      headers: offeredSubprotocols(request.headers.get("sec-websocket-protocol")).includes(SUBPROTOCOL) ? { "sec-websocket-protocol": SUBPROTOCOL } : {},
     });
   }
 
   // ── Hibernation API handlers ─────────────────────────────────────────────────────────────
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
-    const me = attachmentOf(ws);
+    const me = this.attachmentOf(ws);
     // Frames still in flight from a socket the room has closed are dropped.
     if (me.leaving) return;
-    const { maxFrameBytes } = this.config.signaling;
+    const { maxFrameBytes, maxFramesPerSecond } = this.config.signaling;
+    // A string of n UTF-16 units is at most 3n bytes of UTF-8: only count when that may be too many.
     const size = typeof message === "string" ? (message.length * 3 <= maxFrameBytes ? 0 : encoder.encode(message).byteLength) : message.byteLength;
     if (size > maxFrameBytes) {
       this.closeSocket(ws, CLOSE.tooBig, `frame larger than ${maxFrameBytes} bytes`, "kicked");
       return;
     }
-    if (!this.withinRate(ws, me)) return;
+    switch (this.limiter.admit(me.connectionId, maxFramesPerSecond, Date.now())) {
+      case "pass":
+        break;
+      case "warn":
+        send(ws, { type: "error", code: "rate_limited", message: `more than ${maxFramesPerSecond} frames per second; frames are being dropped` });
+        return;
+      case "kick":
+        this.closeSocket(ws, CLOSE.policy, "rate limit exceeded", "kicked");
+        return;
+      case "drop":
+        return;
+    }
     if (typeof message !== "string") {
       send(ws, { type: "error", code: "invalid_frame", message: "frames are JSON text; binary frames are not supported" });
       return;
@@ -163,7 +174,7 @@ export class CallRoom extends DurableObject<Env> {
       send(ws, { type: "pong" });
       return;
     }
-    const call = this.load();
+    const call = this.call ?? this.load();
     if (!call || call.state === "ended") {
       send(ws, { type: "error", code: "call_ended", message: "the call has ended" });
       return;
@@ -207,6 +218,8 @@ export class CallRoom extends DurableObject<Env> {
   override async alarm(): Promise<void> {
     const call = this.load();
     if (!call) return;
+    // Notices the notifier refused (or that a restart interrupted) go first, in their order.
+    await this.deliverNotices();
     const outcome = transition(call, { type: "alarm" }, Date.now(), this.config.calls);
     // Always commit: it re-arms the alarm for the next deadline, even when this run was early.
     if (outcome.ok) await this.commit(outcome.call, outcome.effects);
@@ -218,8 +231,15 @@ export class CallRoom extends DurableObject<Env> {
     return getConfig(this.env);
   }
 
+  private installTables(): void {
+    this.pending.install();
+    this.outbox.install();
+  }
+
+  /** The call from storage (and into the cache). REST calls and alarms always read storage. */
   private load(): Call | undefined {
-    return this.ctx.storage.kv.get<Call>("call");
+    this.call = this.ctx.storage.kv.get<Call>("call");
+    return this.call;
   }
 
   private async apply(call: Call, event: CallEvent): Promise<void> {
@@ -231,29 +251,57 @@ export class CallRoom extends DurableObject<Env> {
   private async commit(call: Call, effects: Effect[]): Promise<void> {
     if (effects.some((effect) => effect.type === "purge")) {
       for (const ws of this.openSockets()) this.closeSocket(ws, CLOSE.normal, "call ended", "call-ended");
+      this.call = undefined;
       await this.ctx.storage.deleteAlarm();
       await this.ctx.storage.deleteAll();
       return;
     }
+    const notices = effects.flatMap((effect) => (effect.type === "notify" && effect.notice.recipients.length > 0 ? [effect.notice] : []));
+    // The call and its notices are written in one turn: one transaction, never one without the other.
     this.ctx.storage.kv.put("call", call);
-    const at = nextAlarm(call, this.config.calls);
-    if (at === undefined) await this.ctx.storage.deleteAlarm();
-    else await this.ctx.storage.setAlarm(at);
+    if (notices.length > 0) this.outbox.add(notices, Date.now());
+    this.call = call;
+    await this.armAlarm(call);
 
-    if (call.state === "ended") this.ctx.storage.sql.exec("DELETE FROM pending");
+    if (call.state === "ended") this.pending.clear();
     if (effects.some((effect) => effect.type === "broadcast-state")) {
       this.broadcast({ type: "state", state: call.state, ...(call.endReason ? { reason: call.endReason } : {}) });
       if (call.state === "ended") {
         for (const ws of this.openSockets()) this.closeSocket(ws, CLOSE.normal, "call ended", "call-ended");
       }
     }
-    const notifications = effects.flatMap((effect) => (effect.type === "notify" && effect.notification.recipients.length > 0 ? [effect.notification] : []));
-    if (notifications.length > 0) {
+    // Not awaited: whoever caused this (POST /v1/calls, an accept) is answered without waiting for
+    // the queue. The outbox keeps the notices, and the alarm retries them, until the notifier has them.
+    if (notices.length > 0) void this.deliverNotices();
+  }
+
+  /** The next alarm: the call's own deadline, or sooner when the outbox has something waiting. */
+  private async armAlarm(call: Call): Promise<void> {
+    const times = [nextAlarm(call, this.config.calls), this.outbox.nextDue()].filter((at): at is number => at !== undefined);
+    if (times.length === 0) await this.ctx.storage.deleteAlarm();
+    else await this.ctx.storage.setAlarm(Math.min(...times));
+  }
+
+  /** Hands the outbox to the notifier, oldest first; one send at a time. */
+  private deliverNotices(): Promise<void> {
+    this.delivering ??= this.drainOutbox().finally(() => (this.delivering = undefined));
+    return this.delivering;
+  }
+
+  private async drainOutbox(): Promise<void> {
+    // `this.call` is gone once the room has been purged (its tables with it).
+    for (let entry = this.call && this.outbox.first(); entry; entry = this.call && this.outbox.first()) {
       try {
-        await this.notifier.notify(notifications);
+        await this.notifier.notify(entry.notices);
       } catch (error) {
-        console.error(JSON.stringify({ level: "error", event: "notify_failed", callId: call.callId, message: String(error) }));
+        const retryAt = this.outbox.failed(entry, Date.now());
+        const callId = entry.notices[0]?.callId;
+        log("error", retryAt === undefined ? "notify_abandoned" : "notify_failed", { callId, attempts: entry.attempts + 1, message: String(error) });
+        // Later entries wait: they must not overtake this one.
+        if (this.call) await this.armAlarm(this.call);
+        return;
       }
+      this.outbox.sent(entry.seq);
     }
   }
 
@@ -274,7 +322,7 @@ export class CallRoom extends DurableObject<Env> {
       const sockets = this.ctx.getWebSockets(`u:${userId}`).filter(isOpen);
       if (sockets.length > 0) {
         for (const socket of sockets) socket.send(text);
-      } else if (!this.enqueue(userId, text)) {
+      } else if (!this.pending.hold(userId, text)) {
         send(ws, {
           type: "error",
           code: "recipient_queue_full",
@@ -284,54 +332,9 @@ export class CallRoom extends DurableObject<Env> {
     }
   }
 
-  private enqueue(userId: string, text: string): boolean {
-    const bytes = encoder.encode(text).byteLength;
-    const waiting = this.ctx.storage.sql
-      .exec<{ frames: number; bytes: number }>("SELECT COUNT(*) AS frames, COALESCE(SUM(bytes), 0) AS bytes FROM pending WHERE recipient = ?", userId)
-      .one();
-    if (waiting.frames >= PENDING_MAX_FRAMES || waiting.bytes + bytes > PENDING_MAX_BYTES) return false;
-    this.ctx.storage.sql.exec("INSERT INTO pending (recipient, frame, bytes) VALUES (?, ?, ?)", userId, text, bytes);
-    return true;
-  }
-
-  private flushPending(ws: WebSocket, userId: string): void {
-    const rows = this.ctx.storage.sql.exec<{ frame: string }>("SELECT frame FROM pending WHERE recipient = ? ORDER BY seq", userId).toArray();
-    for (const row of rows) ws.send(row.frame);
-    if (rows.length > 0) this.ctx.storage.sql.exec("DELETE FROM pending WHERE recipient = ?", userId);
-  }
-
-  /**
-   * Token bucket per connection: `rate` frames/s, and a burst of at most `rate` frames at once
-   * (an offer and its trickled candidates are a few dozen), so no second ever carries more than
-   * the contract's limit. Dropped frames form an episode until a second passes without a drop:
-   * the first drop of an episode gets an `error` frame, and more than `rate` drops in one
-   * episode close the socket (1008).
-   */
-  private withinRate(ws: WebSocket, me: Attachment): boolean {
-    const rate = this.config.signaling.maxFramesPerSecond;
-    const now = Date.now();
-    const bucket = this.buckets.get(me.connectionId) ?? { tokens: rate, updatedAt: now, drops: 0, lastDropAt: 0 };
-    bucket.tokens = Math.min(rate, bucket.tokens + ((now - bucket.updatedAt) / 1000) * rate);
-    bucket.updatedAt = now;
-    this.buckets.set(me.connectionId, bucket);
-    if (bucket.tokens >= 1) {
-      bucket.tokens -= 1;
-      return true;
-    }
-    if (now - bucket.lastDropAt > 1000) bucket.drops = 0;
-    bucket.drops += 1;
-    bucket.lastDropAt = now;
-    if (bucket.drops === 1) {
-      send(ws, { type: "error", code: "rate_limited", message: `more than ${rate} frames per second; frames are being dropped` });
-    } else if (bucket.drops > rate) {
-      this.closeSocket(ws, CLOSE.policy, "rate limit exceeded", "kicked");
-    }
-    return false;
-  }
-
   private async onSocketGone(ws: WebSocket): Promise<void> {
-    const me = attachmentOf(ws);
-    this.buckets.delete(me.connectionId);
+    const me = this.attachmentOf(ws);
+    this.limiter.forget(me.connectionId);
     // A socket the room closed itself was announced then; one the peer closed is announced now.
     if (!me.leaving) this.broadcast({ type: "participant-left", participant: participantOf(me), reason: "closed" }, ws);
     const call = this.load();
@@ -339,8 +342,8 @@ export class CallRoom extends DurableObject<Env> {
   }
 
   private closeSocket(ws: WebSocket, code: number, reason: string, why: LeaveReason): void {
-    const me = attachmentOf(ws);
-    ws.serializeAttachment({ ...me, leaving: why });
+    const me = this.attachmentOf(ws);
+    this.attach(ws, { ...me, leaving: why });
     // When the call ends everyone is closed at once: nobody is left to tell.
     if (why !== "call-ended") this.broadcast({ type: "participant-left", participant: participantOf(me), reason: why }, ws);
     closeQuietly(ws, code, reason);
@@ -352,12 +355,28 @@ export class CallRoom extends DurableObject<Env> {
   }
 
   private openSockets(): WebSocket[] {
-    return this.ctx.getWebSockets().filter((ws) => isOpen(ws) && !attachmentOf(ws).leaving);
+    return this.ctx.getWebSockets().filter((ws) => isOpen(ws) && !this.attachmentOf(ws).leaving);
+  }
+
+  /** Stores a socket's state in its attachment (survives hibernation) and in memory (fast to read). */
+  private attach(ws: WebSocket, attachment: Attachment): void {
+    ws.serializeAttachment(attachment);
+    this.attachments.set(ws, attachment);
+  }
+
+  /** A socket's state: from memory, or after hibernation from its attachment. */
+  private attachmentOf(ws: WebSocket): Attachment {
+    let attachment = this.attachments.get(ws);
+    if (!attachment) {
+      attachment = ws.deserializeAttachment() as Attachment;
+      this.attachments.set(ws, attachment);
+    }
+    return attachment;
   }
 }
 
+const encoder = new TextEncoder();
 const isOpen = (ws: WebSocket) => ws.readyState === WebSocket.OPEN;
-const attachmentOf = (ws: WebSocket) => ws.deserializeAttachment() as Attachment;
 const participantOf = ({ userId, connectionId }: Participant): Participant => ({ userId, connectionId });
 const send = (ws: WebSocket, frame: ServerFrame) => ws.send(JSON.stringify(frame));
 

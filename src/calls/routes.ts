@@ -1,58 +1,12 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { bearerSecurity, errorContent, jsonContent, newRouter, type AppEnv } from "../app";
-import { getConfig } from "../config";
-import { ApiError } from "../errors";
-import { randomId, UserIdSchema } from "../ids";
-import { iceFor, IceServerSchema } from "../turn/routes";
+import { getConfig } from "../platform/config";
+import { ApiError } from "../platform/errors";
+import { bearerSecurity, errorContent, jsonContent, newRouter, type AppEnv } from "../platform/http";
+import { randomId } from "../platform/ids";
+import { iceFor } from "../turn/ice";
 import { USER_HEADER, type CallAction, type RoomResult } from "./room";
-
-
-const MetadataSchema = z
-  .record(z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, "keys are letters, digits, _ . -"), z.union([z.string(), z.number(), z.boolean()]))
-  .refine((value) => JSON.stringify(value).length <= 1024, "must be at most 1024 bytes as JSON")
-  .openapi({ description: "Small app data carried to the callees (e.g. display name); at most 1 KiB.", example: { displayName: "Alice" } });
-
-const MAX_CALLEES = 32;
-
-const CreateCallSchema = z
-  .object({
-    // A group ring may reach more people than may connect at once (SIGNAL_MAX_CONNECTIONS).
-    callees: z.array(UserIdSchema).min(1).max(MAX_CALLEES).openapi({ example: ["user-b"] }),
-    media: z.enum(["audio", "video"]),
-    metadata: MetadataSchema.optional(),
-  })
-  .strict()
-  .openapi("CreateCall");
-
-const CallSchema = z
-  .object({
-    callId: z.string().openapi({ example: "q3V8c1mZk0Qv9oYx2bLwTg" }),
-    state: z.enum(["ringing", "active", "ended"]),
-    caller: z.string(),
-    callees: z.array(z.string()),
-    media: z.enum(["audio", "video"]),
-    createdAt: z.string().openapi({ example: "2026-11-24T20:00:00.000Z" }),
-    metadata: MetadataSchema.optional(),
-    answeredAt: z.string().optional(),
-    answeredBy: z.string().optional(),
-    endedAt: z.string().optional(),
-    endReason: z.enum(["hangup", "declined", "cancelled", "missed", "failed"]).optional(),
-  })
-  .openapi("Call");
-
-const CreatedCallSchema = z
-  .object({
-    callId: z.string(),
-    state: z.literal("ringing"),
-    iceServers: z.array(IceServerSchema),
-    ttl: z.number().int().openapi({ description: "Lifetime of the TURN credential, seconds" }),
-    expiresAt: z.string().openapi({ description: "When the TURN credential expires" }),
-    region: z.string(),
-    wsPath: z.string().openapi({ example: "/v1/calls/q3V8c1mZk0Qv9oYx2bLwTg/ws" }),
-    ringsUntil: z.string().openapi({ description: "When the call ends as missed if nobody answers" }),
-  })
-  .openapi("CreatedCall");
+import { CallViewSchema, CreateCallSchema, CreatedCallSchema } from "./schemas";
 
 const CallIdParam = z.object({
   callId: z.string().openapi({ param: { name: "callId", in: "path" }, example: "q3V8c1mZk0Qv9oYx2bLwTg" }),
@@ -86,7 +40,7 @@ const actionRoute = (action: CallAction, summary: string) =>
     summary,
     security: bearerSecurity,
     request: { params: CallIdParam },
-    responses: { 200: jsonContent(CallSchema, "The call after the change"), ...failures, 409: errorContent("Not allowed in the call's current state") },
+    responses: { 200: jsonContent(CallViewSchema, "The call after the change"), ...failures, 409: errorContent("Not allowed in the call's current state") },
   });
 
 /** The calls REST API (section 4.1); each call lives in its own {@link CallRoom}. */
@@ -137,7 +91,7 @@ export const callRoutes = newRouter()
       summary: "A call's state (caller and callees only)",
       security: bearerSecurity,
       request: { params: CallIdParam },
-      responses: { 200: jsonContent(CallSchema, "The call"), ...failures },
+      responses: { 200: jsonContent(CallViewSchema, "The call"), ...failures },
     }),
     async (c) => c.json(unwrap(await room(c, c.req.valid("param").callId).view(c.var.principal.userId)), 200),
   )
@@ -170,7 +124,7 @@ export const callRoutes = newRouter()
     }),
     async (c) => {
       if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
-        throw new ApiError("invalid_request", "this endpoint is a WebSocket upgrade", undefined, { upgrade: "websocket" }, 426);
+        throw new ApiError("invalid_request", "this endpoint is a WebSocket upgrade", { headers: { upgrade: "websocket" }, status: 426 });
       }
       const headers = new Headers(c.req.raw.headers);
       headers.set(USER_HEADER, c.var.principal.userId);

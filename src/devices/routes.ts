@@ -1,21 +1,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { bearerSecurity, errorContent, jsonContent, newRouter } from "../app";
-import { ApiError } from "../errors";
-import { deleteDevice, DeviceIdSchema, DeviceRegistrationSchema, listDevices, publicDevice, registerDevice } from "./store";
-
-const DeviceSchema = z
-  .object({
-    deviceId: z.string(),
-    provider: z.enum(["fcm", "apns"]),
-    platform: z.enum(["android", "ios", "web"]),
-    environment: z.enum(["production", "sandbox"]).optional(),
-    appId: z.string().optional(),
-    tokenSuffix: z.string().openapi({ description: "Last 8 characters of the push token; tokens are never returned in full" }),
-    voipTokenSuffix: z.string().optional(),
-    createdAt: z.string(),
-    updatedAt: z.string(),
-  })
-  .openapi("Device");
+import { ApiError } from "../platform/errors";
+import { bearerSecurity, errorContent, jsonContent, newRouter } from "../platform/http";
+import { DeviceIdSchema, DeviceRegistrationSchema, publicDevice, PublicDeviceSchema } from "./device";
+import { deleteDevice, listDevices, registerDevice } from "./store";
 
 const DeviceParam = z.object({
   deviceId: DeviceIdSchema.openapi({ param: { name: "deviceId", in: "path" }, example: "pixel-8-a1b2" }),
@@ -38,8 +25,8 @@ export const deviceRoutes = newRouter()
         body: { content: { "application/json": { schema: DeviceRegistrationSchema.openapi("DeviceRegistration") } }, required: true },
       },
       responses: {
-        200: jsonContent(DeviceSchema, "Updated"),
-        201: jsonContent(DeviceSchema, "Registered"),
+        200: jsonContent(PublicDeviceSchema, "Updated"),
+        201: jsonContent(PublicDeviceSchema, "Registered"),
         400: errorContent("Bad token or fields"),
         401: unauthorized,
       },
@@ -57,7 +44,7 @@ export const deviceRoutes = newRouter()
       tags,
       summary: "The caller's devices",
       security: bearerSecurity,
-      responses: { 200: jsonContent(z.object({ devices: z.array(DeviceSchema) }), "The devices"), 401: unauthorized },
+      responses: { 200: jsonContent(z.object({ devices: z.array(PublicDeviceSchema) }), "The devices"), 401: unauthorized },
     }),
     async (c) => {
       const devices = await listDevices(c.env.DEVICES, c.var.principal.userId);

@@ -1,5 +1,5 @@
-import { z } from "@hono/zod-openapi";
-import { base64url } from "../ids";
+import { base64url } from "../platform/ids";
+import type { Device, DeviceRegistration, Provider } from "./device";
 
 /**
  * Push devices in Workers KV, one key per device, never a shared list:
@@ -12,51 +12,6 @@ import { base64url } from "../ids";
  * with its tokens (metadata, ≤ 1024 bytes), and a token can be traced back to its device when it
  * moves to another user.
  */
-export const Provider = z.enum(["fcm", "apns"]);
-export type Provider = z.output<typeof Provider>;
-
-const APNS_TOKEN = /^[0-9a-fA-F]{64,200}$/;
-// FCM registration tokens are opaque: today ~160 characters of base64url plus ':' and '-'.
-const FCM_TOKEN = /^[A-Za-z0-9_:\-.]{64,600}$/;
-
-export const DeviceIdSchema = z.string().regex(/^[A-Za-z0-9_.:-]{1,128}$/, "device ids are 1 to 128 letters, digits, _ . : -");
-
-export const DeviceRegistrationSchema = z
-  .object({
-    provider: Provider,
-    token: z.string(),
-    platform: z.enum(["android", "ios", "web"]),
-    voipToken: z.string().regex(APNS_TOKEN, "must be an APNs token (hex)").optional(),
-    environment: z.enum(["production", "sandbox"]).optional(),
-    appId: z.string().regex(/^[A-Za-z0-9_.-]{1,100}$/, "app ids are 1 to 100 letters, digits, _ . -").optional(),
-  })
-  .strict()
-  .superRefine((device, ctx) => {
-    const pattern = device.provider === "apns" ? APNS_TOKEN : FCM_TOKEN;
-    if (!pattern.test(device.token)) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["token"],
-        message: device.provider === "apns" ? "must be an APNs device token (64+ hex characters)" : "must be an FCM registration token (64 to 600 characters)",
-      });
-    }
-    if (device.provider === "apns" && device.platform !== "ios") {
-      ctx.addIssue({ code: "custom", path: ["platform"], message: "APNs devices are ios" });
-    }
-    if (device.provider === "fcm" && (device.voipToken || device.environment)) {
-      ctx.addIssue({ code: "custom", path: ["provider"], message: "voipToken and environment are APNs fields" });
-    }
-  });
-
-export type DeviceRegistration = z.output<typeof DeviceRegistrationSchema>;
-
-export interface Device extends DeviceRegistration {
-  deviceId: string;
-  userId: string;
-  environment?: "production" | "sandbox";
-  createdAt: string;
-  updatedAt: string;
-}
 
 /** What fan-out needs, in the key's metadata (short names: the limit is 1024 bytes). */
 interface DeviceMetadata {
@@ -64,7 +19,7 @@ interface DeviceMetadata {
   pl: Device["platform"];
   t: string;
   v?: string;
-  e?: "production" | "sandbox";
+  e?: Device["environment"];
   a?: string;
   c: string;
   u: string;
@@ -116,15 +71,6 @@ function fromMetadata(userId: string, deviceId: string, meta: DeviceMetadata): D
     updatedAt: meta.u,
   };
 }
-
-/** A device as the API shows it: tokens are never returned in full. */
-export function publicDevice(device: Device) {
-  const { token, voipToken, userId: _owner, ...rest } = device;
-  return { ...rest, tokenSuffix: token.slice(-8), ...(voipToken ? { voipTokenSuffix: voipToken.slice(-8) } : {}) };
-}
-
-/** A token shortened for logs. */
-export const redact = (token: string) => `…${token.slice(-6)}`;
 
 /**
  * Registers or updates a device (idempotent). A token registered before under another user or

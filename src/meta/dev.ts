@@ -1,8 +1,8 @@
 import { SignJWT } from "jose";
 import { z } from "zod";
-import { newRouter } from "../app";
-import { getConfig } from "../config";
-import { ApiError } from "../errors";
+import { getConfig } from "../platform/config";
+import { ApiError } from "../platform/errors";
+import { newRouter } from "../platform/http";
 
 const DevTokenRequest = z.object({ userId: z.string().regex(/^[A-Za-z0-9_.@-]{1,64}$/, "dev user ids are 1 to 64 of A-Z a-z 0-9 _ . @ -") }).strict();
 
@@ -12,14 +12,14 @@ const DevTokenRequest = z.object({ userId: z.string().regex(/^[A-Za-z0-9_.@-]{1,
  * every other configuration it answers 404 like any unknown route. Not in the OpenAPI document.
  */
 export const devRoutes = newRouter().post("/dev/token", async (c) => {
-  const config = getConfig(c.env);
-  if (!config.devTokens || config.auth.kind !== "secret") throw new ApiError("not_found", `no route for POST ${c.req.path}`);
+  const { auth } = getConfig(c.env);
+  if (!auth.devTokens || auth.kind !== "secret") throw new ApiError("not_found", `no route for POST ${c.req.path}`);
   const parsed = DevTokenRequest.safeParse(await c.req.json().catch(() => undefined));
   if (!parsed.success) throw new ApiError("invalid_request", parsed.error.issues.map((issue) => issue.message).join("; "));
   const token = await new SignJWT({ sub: parsed.data.userId })
     .setProtectedHeader({ alg: "HS256", typ: "JWT" })
     .setIssuedAt()
     .setExpirationTime("1h")
-    .sign(new TextEncoder().encode(config.auth.secret));
+    .sign(new TextEncoder().encode(auth.secret));
   return c.json({ token, expiresIn: 3600 });
 });

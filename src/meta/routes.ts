@@ -1,7 +1,7 @@
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import { swaggerUI } from "@hono/swagger-ui";
 import { version } from "../../package.json";
-import { newRouter, type AppEnv } from "../app";
+import { newRouter, type AppEnv } from "../platform/http";
 
 const HealthSchema = z
   .object({

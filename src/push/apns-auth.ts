@@ -1,8 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { importPKCS8, SignJWT } from "jose";
-import { getConfig, type Config } from "../config";
-
-export type ApnsConfig = NonNullable<Config["push"]["apns"]>;
+import { getConfig, type ApnsConfig } from "../platform/config";
+import { log } from "../platform/log";
 
 interface ProviderToken {
   token: string;
@@ -24,14 +23,14 @@ const MIN_AGE_MS = 20 * 60_000;
 export class ApnsProviderToken extends DurableObject<Env> {
   /** The current token; a new one when it is old, or when APNs refused `rejected` and it is still current. */
   async current(rejected?: string): Promise<ProviderToken> {
-    const apns = getConfig(this.env).push.apns;
+    const apns = getConfig(this.env).apns;
     if (!apns) throw new Error("APNs is not configured");
     const stored = this.ctx.storage.kv.get<ProviderToken>("token");
     const now = Date.now();
     const stale = stored && rejected === stored.token;
     if (stored && !stale && now - stored.issuedAt < MINT_AFTER_MS) return stored;
     if (stale && now - stored.issuedAt < MIN_AGE_MS) {
-      console.warn(JSON.stringify({ level: "warn", event: "apns_token_renewed_early", ageSeconds: Math.round((now - stored.issuedAt) / 1000) }));
+      log("warn", "apns_token_renewed_early", { ageSeconds: Math.round((now - stored.issuedAt) / 1000) });
     }
     const minted = { token: await mintProviderToken(apns, now), issuedAt: now };
     this.ctx.storage.kv.put("token", minted);

@@ -1,5 +1,6 @@
-import type { Device } from "../devices/store";
-import { apnsProviderToken, type ApnsConfig } from "./apns-auth";
+import type { Device } from "../devices/device";
+import type { ApnsConfig } from "../platform/config";
+import { apnsProviderToken } from "./apns-auth";
 import type { ApnsRequest } from "./messages";
 import { classifyApns, describe, networkFailure, type DeliveryOutcome } from "./outcome";
 

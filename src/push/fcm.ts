@@ -1,4 +1,5 @@
-import { googleAccessToken, GoogleAuthError, type FcmConfig } from "./google-auth";
+import type { FcmConfig } from "../platform/config";
+import { googleAccessToken, GoogleAuthError } from "./google-auth";
 import { classifyFcm, describe, networkFailure, type DeliveryOutcome } from "./outcome";
 
 /**

@@ -1,4 +1,4 @@
-import type { Device } from "../devices/store";
+import type { Device } from "../devices/device";
 import type { PushNotification } from "./notifications";
 
 /**

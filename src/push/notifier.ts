@@ -1,24 +1,20 @@
-import { fromCallNotification, type CallNotification, type Notifier } from "./notifications";
-import type { PushJob } from "./dispatch";
+import type { CallNotice, Notifier } from "../calls/notice";
+import type { PushJob } from "./jobs";
+import { fromCallNotice } from "./notifications";
 
 /**
- * Hands a call's notifications to the push queue, one fan-out job each. The room returns as soon
- * as the queue has them: sending, retries and dead tokens happen in the consumer, and a job
- * survives the Worker or the room going away mid-send.
+ * The calls layer's {@link Notifier}, on the push queue: one fan-out job per notice. The room
+ * returns as soon as the queue has them: sending, retries and dead tokens happen in the
+ * consumer, and a job survives the Worker or the room going away mid-send.
  */
 export class QueueNotifier implements Notifier {
-  constructor(private readonly queue: Queue<PushJob>) {}
+  constructor(private readonly queue: Queue) {}
 
-  async notify(notifications: readonly CallNotification[]): Promise<void> {
+  async notify(notices: readonly CallNotice[]): Promise<void> {
     await this.queue.sendBatch(
-      notifications.map((notification) => ({
-        body: { type: "fanout", notification: fromCallNotification(notification), userIds: notification.recipients } satisfies PushJob,
+      notices.map((notice) => ({
+        body: { type: "fanout", notification: fromCallNotice(notice), userIds: notice.recipients } satisfies PushJob,
       })),
     );
   }
-}
-
-/** The notifier of this environment: the push queue (providers, or the log provider without credentials). */
-export function notifierFor(env: Env): Notifier {
-  return new QueueNotifier(env.PUSH_QUEUE as Queue<PushJob>);
 }

@@ -1,4 +1,9 @@
-import { getDevice, listMetadata, userKeyPart, type Device } from "../devices/store";
+import { z } from "@hono/zod-openapi";
+import { DeviceIdSchema, type Device } from "../devices/device";
+import { getDevice, listMetadata, userKeyPart } from "../devices/store";
+import { ConfigError } from "../platform/config";
+import { providerConfig, type PushContext } from "./context";
+import { fcmTopicMembership } from "./fcm";
 
 /**
  * Topic membership, kept in KV as one key per member device (`top:<topic>:<user>:<deviceId>`,
@@ -6,21 +11,58 @@ import { getDevice, listMetadata, userKeyPart, type Device } from "../devices/st
  * devices, which have no topics of their own. FCM devices are also subscribed at FCM (Instance
  * ID API), so a topic send reaches them with one message.
  */
-export const TOPIC = /^[A-Za-z0-9_.~%-]{1,200}$/;
+export const TopicSchema = z.string().regex(/^[A-Za-z0-9_.~%-]{1,200}$/, "topics are 1 to 200 of A-Z a-z 0-9 _ . ~ % -");
+
+export const MembershipSchema = z.object({ deviceIds: z.array(DeviceIdSchema).min(1).max(1000) }).strict();
+
+export const MembershipResultSchema = z.object({
+  topic: z.string(),
+  results: z.array(z.object({ deviceId: z.string(), status: z.enum(["subscribed", "unsubscribed", "not_found", "failed"]), reason: z.string().optional() })),
+});
+export type MembershipResult = z.output<typeof MembershipResultSchema>;
 
 const memberKey = async (topic: string, device: Device) => `top:${topic}:${await userKeyPart(device.userId)}:${device.deviceId}`;
-
-export async function addMember(kv: KVNamespace, topic: string, device: Device): Promise<void> {
-  await kv.put(await memberKey(topic, device), "", { metadata: { u: device.userId, d: device.deviceId } });
-}
-
-export async function removeMember(kv: KVNamespace, topic: string, device: Device): Promise<void> {
-  await kv.delete(await memberKey(topic, device));
-}
 
 /** The member devices of a topic that still exist (optionally only APNs ones). */
 export async function topicMembers(kv: KVNamespace, topic: string, options: { apnsOnly: boolean }): Promise<Device[]> {
   const members = await listMetadata<{ u: string; d: string }>(kv, `top:${topic}:`);
   const devices = await Promise.all(members.map(({ metadata }) => getDevice(kv, metadata.u, metadata.d)));
   return devices.filter((device): device is Device => device !== null && (!options.apnsOnly || device.provider === "apns"));
+}
+
+/**
+ * Subscribes or unsubscribes some of `userId`'s own devices: FCM devices at FCM first (a device
+ * FCM refused is reported `failed` and left as it was), then every found device in KV.
+ */
+export async function changeMembership(
+  push: PushContext,
+  userId: string,
+  topic: string,
+  deviceIds: readonly string[],
+  action: "subscribe" | "unsubscribe",
+): Promise<MembershipResult> {
+  const kv = push.env.DEVICES;
+  const found = await Promise.all([...new Set(deviceIds)].map(async (deviceId) => ({ deviceId, device: await getDevice(kv, userId, deviceId) })));
+  const fcmDevices = found.flatMap(({ device }) => (device?.provider === "fcm" ? [device] : []));
+  const fcmResults = new Map<string, { ok: boolean; reason?: string }>();
+  const fcm = providerConfig(push, "fcm");
+  if (fcm && fcmDevices.length > 0) {
+    const results =
+      fcm instanceof ConfigError
+        ? fcmDevices.map(() => ({ ok: false, reason: "FCM misconfigured" }))
+        : await fcmTopicMembership(fcm, topic, fcmDevices.map((device) => device.token), action === "subscribe" ? "add" : "remove", push.fetcher);
+    fcmDevices.forEach((device, i) => fcmResults.set(device.deviceId, results[i]!));
+  }
+  const results = await Promise.all(
+    found.map(async ({ deviceId, device }) => {
+      if (!device) return { deviceId, status: "not_found" as const };
+      const atFcm = fcmResults.get(deviceId);
+      if (atFcm && !atFcm.ok) return { deviceId, status: "failed" as const, ...(atFcm.reason ? { reason: atFcm.reason } : {}) };
+      const key = await memberKey(topic, device);
+      if (action === "subscribe") await kv.put(key, "", { metadata: { u: device.userId, d: device.deviceId } });
+      else await kv.delete(key);
+      return { deviceId, status: action === "subscribe" ? ("subscribed" as const) : ("unsubscribed" as const) };
+    }),
+  );
+  return { topic, results };
 }

@@ -1,4 +1,6 @@
-import { choosePools, type CallerLocation, type TurnPool } from "./regions";
+import { z } from "@hono/zod-openapi";
+import type { TurnPool } from "../platform/config";
+import { choosePools, type CallerLocation } from "./regions";
 
 /** A TURN REST API credential as coturn verifies it with `use-auth-secret`. */
 export interface TurnCredential {
@@ -60,12 +62,15 @@ export async function issueTurnCredential(input: {
   return { username, credential: await turnPassword(input.secret, username), expiresAt, ttl: input.ttl };
 }
 
-/** A WebRTC `RTCIceServer` entry. */
-export interface IceServer {
-  urls: string[];
-  username?: string;
-  credential?: string;
-}
+/** A WebRTC `RTCIceServer` entry, as the API returns it. */
+export const IceServerSchema = z
+  .object({
+    urls: z.array(z.string()).openapi({ example: ["turn:turn-eu1.example.com:3478?transport=udp"] }),
+    username: z.string().optional().openapi({ example: "1795521600:user-123" }),
+    credential: z.string().optional().openapi({ example: "q0x3Jv3b0f8xq1dJc3kE9yX5p1M=" }),
+  })
+  .openapi("IceServer");
+export type IceServer = z.output<typeof IceServerSchema>;
 
 /**
  * The `iceServers` of an `RTCConfiguration`: STUN first (one entry for all STUN URLs), then one

@@ -1,31 +1,4 @@
-import { z } from "zod";
-
-/** Continent codes as Cloudflare reports them in `request.cf.continent`. */
-const Continent = z.enum(["AF", "AN", "AS", "EU", "NA", "OC", "SA"]);
-
-const TurnUrl = z
-  .string()
-  .regex(/^turns?:[^\s?]+(\?transport=(udp|tcp))?$/, "TURN URLs look like turn:host:port?transport=udp|tcp or turns:host:443?transport=tcp");
-
-/**
- * One TURN region of `TURN_POOLS`: its coturn URLs, where it is, and the continents it serves
- * when the caller's coordinates are unknown. `stunUrls` defaults to `stun:` URLs derived from
- * the pool's plain `turn:` URLs (coturn answers STUN on its TURN port).
- */
-export const TurnPoolSchema = z
-  .object({
-    region: z.string().regex(/^[a-z0-9][a-z0-9-]{0,31}$/, "region names are lowercase letters, digits and dashes"),
-    location: z.object({
-      latitude: z.number().min(-90).max(90),
-      longitude: z.number().min(-180).max(180),
-    }),
-    continents: z.array(Continent).default([]),
-    urls: z.array(TurnUrl).min(1),
-    stunUrls: z.array(z.string().regex(/^stuns?:/)).optional(),
-  })
-  .strict();
-
-export type TurnPool = z.output<typeof TurnPoolSchema>;
+import type { TurnPool } from "../platform/config";
 
 /** What Cloudflare tells us about where a request comes from (`request.cf`), all optional. */
 export interface CallerLocation {

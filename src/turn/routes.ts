@@ -1,9 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import type { Context } from "hono";
-import { bearerSecurity, errorContent, jsonContent, newRouter, type AppEnv } from "../app";
-import { getConfig } from "../config";
-import { iceConfiguration } from "./credentials";
-import { callerLocation } from "./regions";
+import { bearerSecurity, errorContent, jsonContent, newRouter } from "../platform/http";
+import { iceFor, IceServersSchema } from "./ice";
 
 const TtlQuerySchema = z
   .object({
@@ -21,25 +18,6 @@ const TtlQuerySchema = z
   })
   .strict();
 
-export const IceServerSchema = z
-  .object({
-    urls: z.array(z.string()).openapi({ example: ["turn:turn-eu1.example.com:3478?transport=udp"] }),
-    username: z.string().optional().openapi({ example: "1795521600:user-123" }),
-    credential: z.string().optional().openapi({ example: "q0x3Jv3b0f8xq1dJc3kE9yX5p1M=" }),
-  })
-  .openapi("IceServer");
-
-export const IceServersSchema = z
-  .object({
-    iceServers: z.array(IceServerSchema),
-    ttl: z.number().int().openapi({ example: 86400 }),
-    expiresAt: z.string().openapi({ example: "2026-11-25T11:20:00Z" }),
-    region: z.string().openapi({ example: "eu" }),
-  })
-  .openapi("IceServers", {
-    description: "A valid RTCConfiguration (pass it to new RTCPeerConnection) plus the credential's lifetime and region.",
-  });
-
 const TurnRestSchema = z
   .object({
     username: z.string().openapi({ example: "1795521600:user-123" }),
@@ -53,16 +31,6 @@ const errors = {
   400: errorContent("Bad query"),
   401: errorContent("Missing or invalid bearer token"),
 };
-
-/** The caller's ICE configuration: their user id, where the request comes from, the ttl asked. */
-export function iceFor(c: Context<AppEnv>, ttl?: number) {
-  return iceConfiguration(getConfig(c.env).turn, {
-    userId: c.var.principal.userId,
-    caller: callerLocation(c.req.raw.cf),
-    ...(ttl === undefined ? {} : { ttl }),
-    now: Date.now(),
-  });
-}
 
 /** `GET /v1/calls/ice-servers` and `GET /v1/turn/credentials`: the same credential, two shapes. */
 export const turnRoutes = newRouter()

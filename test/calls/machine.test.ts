@@ -27,7 +27,7 @@ const ok = (outcome: Outcome) => {
   return outcome;
 };
 const notified = (outcome: Outcome) =>
-  ok(outcome).effects.flatMap((effect) => (effect.type === "notify" ? [[effect.notification.kind, effect.notification.recipients, effect.notification.reason]] : []));
+  ok(outcome).effects.flatMap((effect) => (effect.type === "notify" ? [[effect.notice.kind, effect.notice.recipients, effect.notice.reason]] : []));
 
 describe("createCall", () => {
   it("rings every callee once", () => {
@@ -36,7 +36,7 @@ describe("createCall", () => {
     expect(effects).toEqual([
       {
         type: "notify",
-        notification: { kind: "incoming-call", callId: "c", recipients: ["bob", "carol"], caller: "alice", media: "audio", ringsUntil: T0 + 45_000, at: T0 },
+        notice: { kind: "incoming-call", callId: "c", recipients: ["bob", "carol"], caller: "alice", media: "audio", ringsUntil: T0 + 45_000, at: T0 },
       },
     ]);
   });

@@ -2,7 +2,8 @@
  * The signaling frames a client may send (one zod union), and the errors for every bad kind.
  */
 import { describe, expect, it } from "vitest";
-import { parseClientFrame, subprotocolToken } from "../../src/calls/protocol";
+import { subprotocolToken } from "../../src/auth/subprotocol";
+import { parseClientFrame } from "../../src/calls/protocol";
 
 describe("parseClientFrame", () => {
   it.each([

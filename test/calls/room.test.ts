@@ -2,15 +2,14 @@
  * Calls end to end inside workerd: the REST API of section 4.1 and the signaling protocol of
  * section 4.2 over real WebSockets to the real Worker and CallRoom Durable Object (SQLite
  * storage, Hibernation API, alarms). Notifications are asserted as the decisions the room hands
- * to its Notifier (a recorder swapped in with runInDurableObject), not as log text.
+ * to its Notifier (recorded by the test Worker's room, test/support/worker.ts), not as log text.
  * Not covered here: real network clients (test/node/signaling.test.ts does that).
  */
 import { env } from "cloudflare:workers";
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
-import { describe, expect, it } from "vitest";
-import type { CallRoom } from "../../src/calls/room";
-import { randomId } from "../../src/ids";
-import type { CallNotification } from "../../src/push/notifications";
+import { describe, expect, it, vi } from "vitest";
+import { randomId } from "../../src/platform/ids";
+import type { CallRoom } from "../support/worker";
 import { api, connect, placeCall, upgrade, user } from "../support/calls";
 
 const SDP = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n";
@@ -32,17 +31,16 @@ async function connectedPair() {
   return { callId, alice, bob, a, b, aliceId, bobId };
 }
 
-/** A call created straight on its room, with a recorder in place before anything is decided. */
-async function recordedCall(caller: string, callees: string[]) {
+/** The notices a room's current instance has handed to its notifier. */
+const noticesOf = (stub: ReturnType<typeof stubOf>) => runInDurableObject(stub, (room: CallRoom) => [...room.recorder.notices]);
+
+/** A call created straight on its room. */
+async function createdCall(caller: string, callees: string[]) {
   const callId = newCallId();
   const stub = stubOf(callId);
-  const sent: CallNotification[] = [];
-  await runInDurableObject(stub, (room: CallRoom) => {
-    room.notifier = { notify: async (notifications) => void sent.push(...notifications) };
-  });
   const created = await stub.create({ callId, caller, callees, media: "audio" });
   expect(created.ok).toBe(true);
-  return { callId, stub, sent };
+  return { callId, stub };
 }
 
 describe("POST /v1/calls", () => {
@@ -127,37 +125,51 @@ describe("call REST lifecycle", () => {
     }
     expect((await api(user("alice"), "POST", `/v1/calls/${newCallId()}/accept`)).status).toBe(404);
   });
+
+  it("leaves an unknown call id's object empty: no tables, no keys", async () => {
+    const callId = newCallId();
+    expect((await api(user("alice"), "GET", `/v1/calls/${callId}`)).status).toBe(404);
+    expect((await upgrade(callId, user("alice"))).status).toBe(404);
+    const contents = await runInDurableObject(stubOf(callId), (_room, state) => ({
+      tables: state.storage.sql.exec("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_%' ESCAPE '\\' AND name NOT LIKE 'sqlite%'").toArray(),
+      keys: [...state.storage.kv.list()],
+    }));
+    expect(contents).toEqual({ tables: [], keys: [] });
+    // The same query sees a real call's tables.
+    const { stub } = await createdCall(user("alice"), [user("bob")]);
+    const tables = await runInDurableObject(stub, (_room, state) => state.storage.sql.exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_%' ESCAPE '\\' AND name NOT LIKE 'sqlite%'").toArray());
+    expect(tables.map((table) => table.name).sort()).toEqual(["outbox", "pending"]);
+  });
 });
 
 describe("notifications decided", () => {
   it("incoming-call on create, call-answered on accept, call-ended on hangup", async () => {
     const [alice, bob, carol] = [user("alice"), user("bob"), user("carol")];
-    const { callId, sent } = await recordedCall(alice, [bob, carol]);
+    const { callId, stub } = await createdCall(alice, [bob, carol]);
     await api(carol, "POST", `/v1/calls/${callId}/accept`);
     await api(alice, "POST", `/v1/calls/${callId}/end`);
+    const sent = await noticesOf(stub);
     expect(sent.map(({ kind, recipients, answeredBy, reason }) => ({ kind, recipients, answeredBy, reason }))).toEqual([
       { kind: "incoming-call", recipients: [bob, carol], answeredBy: undefined, reason: undefined },
       { kind: "call-answered", recipients: [bob, carol], answeredBy: carol, reason: undefined },
       { kind: "call-ended", recipients: [bob, carol], answeredBy: undefined, reason: "hangup" },
     ]);
-    expect(sent.every((notification) => notification.callId === callId && notification.caller === alice)).toBe(true);
+    expect(sent.every((notice) => notice.callId === callId && notice.caller === alice)).toBe(true);
   });
 
   it("ring timeout after eviction: missed exactly once, to callees and connected sockets; a second alarm run does nothing", async () => {
     const [alice, bob] = [user("alice"), user("bob")];
-    const { callId, stub } = await recordedCall(alice, [bob]);
+    const { callId, stub } = await createdCall(alice, [bob]);
     const caller = await connect(callId, alice);
     await caller.next("welcome");
 
     await evictDurableObject(stub, { webSockets: "hibernate" });
-    const sent: CallNotification[] = [];
-    await runInDurableObject(stub, (room: CallRoom, state) => {
-      room.notifier = { notify: async (notifications) => void sent.push(...notifications) };
+    await runInDurableObject(stub, (_room, state) => {
       // An alarm that runs before the deadline must change nothing...
       expect(state.storage.kv.get<{ state: string }>("call")!.state).toBe("ringing");
     });
     expect(await runDurableObjectAlarm(stub)).toBe(true);
-    expect(sent).toEqual([]);
+    expect(await noticesOf(stub)).toEqual([]);
     // ...so move the deadline into the past rather than wait 45 s, and let the re-armed alarm run.
     await runInDurableObject(stub, (_room, state) => {
       const call = state.storage.kv.get<{ ringDeadline: number }>("call")!;
@@ -166,16 +178,39 @@ describe("notifications decided", () => {
     expect(await runDurableObjectAlarm(stub)).toBe(true);
     expect(await caller.next("state")).toEqual({ type: "state", state: "ended", reason: "missed" });
     expect((await caller.closure()).code).toBe(1000);
-    expect(sent.map(({ kind, recipients }) => ({ kind, recipients }))).toEqual([{ kind: "missed-call", recipients: [bob] }]);
+    expect((await noticesOf(stub)).map(({ kind, recipients }) => ({ kind, recipients }))).toEqual([{ kind: "missed-call", recipients: [bob] }]);
 
     await runDurableObjectAlarm(stub);
-    expect(sent).toHaveLength(1);
+    expect(await noticesOf(stub)).toHaveLength(1);
     expect(await (await api(bob, "GET", `/v1/calls/${callId}`)).json()).toMatchObject({ state: "ended", endReason: "missed" });
+  });
+
+  it("keeps notices the notifier refused and retries them from the alarm, in order, each accepted once", async () => {
+    const [alice, bob] = [user("alice"), user("bob")];
+    const callId = newCallId();
+    const stub = stubOf(callId);
+    await runInDurableObject(stub, (room: CallRoom) => room.recorder.failNext(2));
+    const errors = vi.spyOn(console, "error").mockImplementation(() => {});
+    expect((await stub.create({ callId, caller: alice, callees: [bob], media: "audio" })).ok).toBe(true);
+    // The create was answered; the room's own first send (in the background) failed.
+    await vi.waitFor(async () => expect(await runInDurableObject(stub, (room: CallRoom) => room.recorder.attempts)).toBe(1));
+    // The hang-up's notice queues behind the refused one; the room's try for both fails again.
+    await api(alice, "POST", `/v1/calls/${callId}/end`);
+    await vi.waitFor(async () => expect(await runInDurableObject(stub, (room: CallRoom) => room.recorder.attempts)).toBe(2));
+    expect(await noticesOf(stub)).toEqual([]);
+
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    expect((await noticesOf(stub)).map(({ kind }) => kind)).toEqual(["incoming-call", "call-ended"]);
+    await runDurableObjectAlarm(stub);
+    expect(await noticesOf(stub)).toHaveLength(2);
+    expect(await runInDurableObject(stub, (room: CallRoom) => room.recorder.attempts)).toBe(4);
+    expect(errors.mock.calls.map((call) => JSON.parse(String(call[0])).event)).toEqual(["notify_failed", "notify_failed"]);
+    errors.mockRestore();
   });
 
   it("an ended call's room is purged after the retention period", async () => {
     const [alice, bob] = [user("alice"), user("bob")];
-    const { callId, stub } = await recordedCall(alice, [bob]);
+    const { callId, stub } = await createdCall(alice, [bob]);
     await api(alice, "POST", `/v1/calls/${callId}/end`);
     // Move the end into the past instead of waiting a day.
     await runInDurableObject(stub, (_room, state) => {

@@ -182,6 +182,17 @@ describe("configuration errors", () => {
     log.mockRestore();
   });
 
+  it("costs only the broken section: a malformed APNS_KEY leaves ICE servers and calls working", async () => {
+    const broken = { ...env, APNS_KEY: "not a key" };
+    const log = vi.spyOn(console, "error").mockImplementation(() => {});
+    const headers = { ...(await authHeader("alice")), "content-type": "application/json" };
+    expect((await app.request("/v1/calls/ice-servers", { headers }, broken)).status).toBe(200);
+    const call = await app.request("/v1/calls", { method: "POST", headers, body: JSON.stringify({ callees: ["bob"], media: "audio" }) }, broken);
+    expect(call.status).toBe(201);
+    expect(log).not.toHaveBeenCalled();
+    log.mockRestore();
+  });
+
   it("keeps health answering when the configuration is broken", async () => {
     expect((await app.request("/healthz", {}, { ...env, TURN_SECRETS: undefined, CORS_ALLOWED_ORIGINS: undefined })).status).toBe(200);
   });

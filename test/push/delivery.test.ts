@@ -10,9 +10,12 @@
 import { env } from "cloudflare:workers";
 import { createExecutionContext, createMessageBatch, getQueueResult, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it, vi } from "vitest";
-import { getDevice, listDevices, registerDevice, type Device } from "../../src/devices/store";
+import type { Device } from "../../src/devices/device";
+import { getDevice, listDevices, registerDevice } from "../../src/devices/store";
 import worker from "../../src/index";
-import { deliverToDevice, pushContext, type PushJob } from "../../src/push/dispatch";
+import { pushContext } from "../../src/push/context";
+import { deliverToDevice } from "../../src/push/delivery";
+import type { PushJob } from "../../src/push/jobs";
 import type { PushNotification } from "../../src/push/notifications";
 import { api, placeCall, user } from "../support/calls";
 import { android, apnsToken, fcmToken, iphone, received, receivedAtLeast, script } from "../support/push";

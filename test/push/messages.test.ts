@@ -3,13 +3,13 @@
  * size limits checked before anything is sent.
  */
 import { describe, expect, it } from "vitest";
-import type { Device } from "../../src/devices/store";
+import type { Device } from "../../src/devices/device";
 import { apnsRequest, fcmMessage, PayloadTooLarge } from "../../src/push/messages";
-import { fromCallNotification, type PushNotification } from "../../src/push/notifications";
+import { fromCallNotice, type PushNotification } from "../../src/push/notifications";
 
 const NOW = Date.parse("2026-11-24T12:00:00Z");
 const call = (kind: "incoming-call" | "call-ended" | "missed-call" | "call-answered"): PushNotification => ({
-  ...fromCallNotification({ kind, callId: "CALL123", recipients: ["bob"], caller: "alice", media: "video", at: NOW, ringsUntil: NOW + 45_000, metadata: { displayName: "Alice" } }),
+  ...fromCallNotice({ kind, callId: "CALL123", recipients: ["bob"], caller: "alice", media: "video", at: NOW, ringsUntil: NOW + 45_000, metadata: { displayName: "Alice" } }),
   id: "n-1",
 });
 const iphone: Device = {

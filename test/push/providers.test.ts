@@ -6,9 +6,10 @@
  */
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { getConfig } from "../../src/config";
+import { getConfig } from "../../src/platform/config";
 import { sendApns } from "../../src/push/apns";
-import { deliverToDevice, pushContext } from "../../src/push/dispatch";
+import { pushContext } from "../../src/push/context";
+import { deliverToDevice } from "../../src/push/delivery";
 import { fcmTopicMembership } from "../../src/push/fcm";
 import { apnsRequest } from "../../src/push/messages";
 import type { PushNotification } from "../../src/push/notifications";
@@ -30,7 +31,7 @@ describe("APNs hosts", () => {
     ["production", "https://api.push.apple.com"],
     ["sandbox", "https://api.sandbox.push.apple.com"],
   ] as const)("sends a %s device's push to %s when APNS_BASE_URL is not set", async (environment, host) => {
-    const apns = { ...getConfig(env).push.apns!, baseUrl: undefined };
+    const apns = { ...getConfig(env).apns!, baseUrl: undefined };
     const device = await iphone(user("u"), false, new Date(), environment);
     const urls: string[] = [];
     // Records where the request goes instead of leaving the machine.
@@ -48,7 +49,7 @@ describe("FCM topic membership", () => {
   it("sends 1,500 tokens as two Instance ID calls of at most 1,000", async () => {
     const topic = `big-${crypto.randomUUID().slice(0, 8)}`;
     const tokens = Array.from({ length: 1500 }, () => fcmToken());
-    const results = await fcmTopicMembership(getConfig(env).push.fcm!, topic, tokens, "add", fetch);
+    const results = await fcmTopicMembership(getConfig(env).fcm!, topic, tokens, "add", fetch);
     expect(results).toHaveLength(1500);
     expect(results.every((result) => result.ok)).toBe(true);
     const calls = await received(`/topics/${topic}`);
@@ -66,6 +67,22 @@ describe("the log provider", () => {
     const lines = log.mock.calls.map((call) => JSON.parse(String(call[0])) as Record<string, string>);
     expect(lines).toEqual([expect.objectContaining({ event: "notification", provider: "log", kind: "incoming-call", callId: "C", deviceId: device.deviceId, token: `…${device.token.slice(-6)}` })]);
     expect(await received(device.token)).toEqual([]);
+  });
+});
+
+describe("a malformed provider configuration", () => {
+  it("fails that provider's devices, naming the variable, and delivers to the other provider", async () => {
+    const broken = { ...env, APNS_KEY: "not a key" } as unknown as Env;
+    const [ios, pixel] = [await iphone(user("u")), await android(user("u"))];
+    const errors = vi.spyOn(console, "error").mockImplementation(() => {});
+    const push = pushContext(broken);
+    expect(await deliverToDevice(push, notification(), ios)).toMatchObject({ status: "failed", provider: "apns", reason: "provider misconfigured: check APNS_KEY" });
+    expect(await deliverToDevice(push, notification(), pixel)).toMatchObject({ status: "delivered", provider: "fcm" });
+    const logged = errors.mock.calls.map((call) => String(call[0])).join("\n");
+    expect(logged).toContain('"event":"config_invalid"');
+    expect(logged).not.toContain("not a key");
+    expect(await received(ios.token)).toEqual([]);
+    errors.mockRestore();
   });
 });
 
@@ -93,8 +110,8 @@ describe("logs", () => {
       pixel.token,
       await bearer(pixel.token),
       await bearer(device.token),
-      pem(getConfig(env).push.apns!.key),
-      pem(getConfig(env).push.fcm!.privateKey),
+      pem(getConfig(env).apns!.key),
+      pem(getConfig(env).fcm!.privateKey),
     ];
     for (const secret of secrets) expect(secret.length).toBeGreaterThan(20);
     for (const line of lines) for (const secret of secrets) expect(line).not.toContain(secret.slice(0, 24));

@@ -1,5 +1,6 @@
 import { env } from "cloudflare:workers";
-import { registerDevice, type Device } from "../../src/devices/store";
+import type { Device } from "../../src/devices/device";
+import { registerDevice } from "../../src/devices/store";
 import type { Received, Scripted } from "./fake-push";
 
 /** The fake providers' base URL (test/support/fake-push.ts). */

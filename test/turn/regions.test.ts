@@ -3,7 +3,8 @@
  * the response lists, nearest first, with at most one fallback.
  */
 import { describe, expect, it } from "vitest";
-import { callerLocation, choosePools, greatCircleKm, type TurnPool } from "../../src/turn/regions";
+import type { TurnPool } from "../../src/platform/config";
+import { callerLocation, choosePools, greatCircleKm } from "../../src/turn/regions";
 
 const pool = (region: string, latitude: number, longitude: number, continents: string[] = []): TurnPool => ({
   region,

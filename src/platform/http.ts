@@ -1,6 +1,14 @@
 import { OpenAPIHono, type z } from "@hono/zod-openapi";
-import type { Principal } from "./auth/verify";
 import { ErrorBodySchema, invalidRequest } from "./errors";
+
+/**
+ * Who is calling: the bearer token's `sub` and its `scope` claim, split. The auth middleware
+ * (auth/middleware.ts) establishes it; every route reads it from `c.var.principal`.
+ */
+export interface Principal {
+  userId: string;
+  scopes: ReadonlySet<string>;
+}
 
 /** Hono's environment for every route: the Worker bindings and what middleware sets. */
 export interface AppEnv {

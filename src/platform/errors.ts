@@ -3,6 +3,7 @@ import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { z } from "@hono/zod-openapi";
 import { ConfigError } from "./config";
+import { log } from "./log";
 
 /** The error codes of the contract (section 1), each with its usual status. */
 export const ERROR_STATUS = {
@@ -30,21 +31,36 @@ export const ErrorBodySchema = z
   })
   .openapi("Error");
 
+export interface ApiErrorOptions {
+  /** Machine-readable detail, returned as `error.details` (e.g. the validation issues). */
+  details?: unknown;
+  /** Extra response headers (`retry-after`, `allow`, …). */
+  headers?: Record<string, string>;
+  /** The HTTP status when it is not the code's usual one (426 for a missing upgrade). */
+  status?: ContentfulStatusCode;
+  /** What caused it, for logs; never sent to the client. */
+  cause?: unknown;
+}
+
 /**
  * An error the API reports to its client as is. Throw it from any handler or middleware.
  *
  * @example
  * throw new ApiError("not_found", "no such call");
+ * throw new ApiError("rate_limited", "too many calls", { headers: { "retry-after": "30" } });
  */
 export class ApiError extends HTTPException {
+  readonly details: unknown;
+  readonly headers: Record<string, string> | undefined;
+
   constructor(
     readonly code: ErrorCode,
     message: string,
-    readonly details?: unknown,
-    readonly responseHeaders?: Record<string, string>,
-    status: ContentfulStatusCode = ERROR_STATUS[code],
+    options: ApiErrorOptions = {},
   ) {
-    super(status, { message });
+    super(options.status ?? ERROR_STATUS[code], { message, cause: options.cause });
+    this.details = options.details;
+    this.headers = options.headers;
   }
 }
 
@@ -67,7 +83,7 @@ export function jsonError(code: ErrorCode, message: string, headers?: Record<str
 
 /** Builds the contract's JSON error response. */
 export function errorResponse(c: Context, error: ApiError): Response {
-  return c.json(errorBody(error.code, error.message, error.details), error.status as ContentfulStatusCode, errorHeaders(error.code, error.responseHeaders));
+  return c.json(errorBody(error.code, error.message, error.details), error.status as ContentfulStatusCode, errorHeaders(error.code, error.headers));
 }
 
 const CODE_FOR_STATUS: Partial<Record<number, ErrorCode>> = {
@@ -95,21 +111,19 @@ export function onError(err: Error, c: Context): Response {
   }
   if (err instanceof HTTPException && err.status < 500) {
     const code = CODE_FOR_STATUS[err.status] ?? "invalid_request";
-    return errorResponse(c, new ApiError(code, err.message || code.replace("_", " "), undefined, undefined, err.status as ContentfulStatusCode));
+    return errorResponse(c, new ApiError(code, err.message || code.replace("_", " "), { status: err.status as ContentfulStatusCode }));
   }
   if (err instanceof ConfigError) {
-    console.error(JSON.stringify({ level: "error", event: "config_invalid", problems: err.problems }));
+    log("error", "config_invalid", { problems: err.problems });
     const variables = [...new Set(err.problems.map((p) => p.variable))];
     return errorResponse(c, new ApiError("internal", `service misconfigured: check ${variables.join(", ")}`));
   }
-  console.error(
-    JSON.stringify({ level: "error", event: "unhandled_error", method: c.req.method, path: c.req.path, error: err.name, message: err.message }),
-  );
+  log("error", "unhandled_error", { method: c.req.method, path: c.req.path, error: err.name, message: err.message });
   return errorResponse(c, new ApiError("internal", "internal error"));
 }
 
 /** Turns a zod validation failure into the contract's `invalid_request` error. */
 export function invalidRequest(error: z.ZodError, where: string): ApiError {
   const issues = error.issues.map((issue) => ({ path: [where, ...issue.path].join("."), message: issue.message }));
-  return new ApiError("invalid_request", `invalid ${where}: ${issues.map((i) => `${i.path} ${i.message}`).join("; ")}`, { issues });
+  return new ApiError("invalid_request", `invalid ${where}: ${issues.map((i) => `${i.path} ${i.message}`).join("; ")}`, { details: { issues } });
 }

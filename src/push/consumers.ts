@@ -1,0 +1,69 @@
+import { getDevice } from "../devices/store";
+import { eachLimited } from "../platform/concurrency";
+import { log } from "../platform/log";
+import { pushContext, SEND_CONCURRENCY, type PushContext } from "./context";
+import { deliverToDevice, sendToTopic, type DeviceResult } from "./delivery";
+import { fanOut } from "./fanout";
+import { PushJobSchema, type DeliverJob } from "./jobs";
+import { retryDelaySeconds } from "./outcome";
+
+/** Queue consumer for `secureconnect-push`: fan-out jobs expand, deliver and topic jobs send once. */
+export async function consumePushBatch(batch: MessageBatch<unknown>, env: Env): Promise<void> {
+  const push = pushContext(env);
+  await eachLimited(batch.messages, SEND_CONCURRENCY, async (message) => {
+    const parsed = PushJobSchema.safeParse(message.body);
+    if (!parsed.success) {
+      log("error", "push_job_invalid", { messageId: message.id });
+      message.ack();
+      return;
+    }
+    const job = parsed.data;
+    if (Date.now() >= job.notification.expiresAt) {
+      log("info", "push_expired", { kind: job.notification.kind, notificationId: job.notification.id });
+      message.ack();
+      return;
+    }
+    // This attempt's number over the whole cycle, for the back-off.
+    const attempt = message.attempts + (job.type === "fanout" ? 0 : (job.priorAttempts ?? 0));
+    try {
+      if (job.type === "fanout") {
+        await fanOut(push, job, message.attempts);
+        message.ack();
+        return;
+      }
+      const result = job.type === "topic" ? await sendToTopic(push, job.notification, job.topic) : await deliverJob(push, job, message.attempts);
+      if (result?.status === "retry") message.retry({ delaySeconds: retryDelaySeconds(attempt, result.retryAfterSeconds) });
+      else message.ack();
+    } catch (error) {
+      log("error", "push_job_error", { messageId: message.id, message: String(error) });
+      message.retry({ delaySeconds: retryDelaySeconds(attempt, undefined) });
+    }
+  });
+}
+
+/** A deliver job: the fan-out's snapshot of the device on the first try, KV's current one after. */
+async function deliverJob(push: PushContext, job: DeliverJob, queueAttempts: number): Promise<DeviceResult | undefined> {
+  const device = job.device && queueAttempts === 1 ? job.device : await getDevice(push.env.DEVICES, job.userId, job.deviceId);
+  // Deleted since: nothing to send.
+  if (!device) return undefined;
+  return deliverToDevice(push, job.notification, device);
+}
+
+/** Queue consumer for the dead-letter queue: what could not be delivered is logged, then dropped. */
+export function consumeDeadLetters(batch: MessageBatch<unknown>): void {
+  for (const message of batch.messages) {
+    const job = PushJobSchema.safeParse(message.body);
+    log("error", "push_dead_letter", {
+      messageId: message.id,
+      ...(job.success
+        ? {
+            kind: job.data.notification.kind,
+            notificationId: job.data.notification.id,
+            ...(job.data.type === "deliver" ? { userId: job.data.userId, deviceId: job.data.deviceId } : {}),
+            ...(job.data.type === "topic" ? { topic: job.data.topic } : {}),
+          }
+        : {}),
+    });
+    message.ack();
+  }
+}

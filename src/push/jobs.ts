@@ -1,0 +1,76 @@
+import { z } from "zod";
+import { DeviceSchema, type Device } from "../devices/device";
+import { NotificationSchema, type PushNotification } from "./notifications";
+import { MAX_ATTEMPTS } from "./outcome";
+
+/**
+ * The push queue's jobs. A notification for users becomes one job per device, each sent once and
+ * retried on its own, so a failure on one device never re-rings another:
+ *
+ *   fanout {notification, userIds} ──▶ deliver {notification, userId, deviceId, device} × N
+ *   deliver ──▶ FCM / APNs (or the log provider) ──▶ delivered | dead (token removed)
+ *                                                  | retry (queue retry with back-off) | failed
+ *   topic {notification, topic} ──▶ FCM topic message (a retry of /v1/push/send's topic send)
+ *
+ * Exhausted retries go to the dead-letter queue; expired notifications are dropped.
+ */
+
+// Attempts made before the job was queued: /v1/push/send's inline first attempt.
+const PriorAttempts = z.number().int().min(0).max(MAX_ATTEMPTS).optional();
+
+export const PushJobSchema = z.discriminatedUnion("type", [
+  z.object({
+    type: z.literal("fanout"),
+    notification: NotificationSchema,
+    userIds: z.array(z.string()),
+    // A fan-out that failed half-way goes on from here: only devices after this one are queued.
+    resumeAfter: z.object({ userId: z.string(), deviceId: z.string() }).optional(),
+  }),
+  z.object({
+    type: z.literal("deliver"),
+    notification: NotificationSchema,
+    userId: z.string(),
+    deviceId: z.string(),
+    // The device as the fan-out listed it, so a first attempt needs no KV read (retries re-read).
+    device: DeviceSchema.optional(),
+    priorAttempts: PriorAttempts,
+  }),
+  z.object({ type: z.literal("topic"), notification: NotificationSchema, topic: z.string(), priorAttempts: PriorAttempts }),
+]);
+
+export type PushJob = z.output<typeof PushJobSchema>;
+export type FanoutJob = Extract<PushJob, { type: "fanout" }>;
+export type DeliverJob = Extract<PushJob, { type: "deliver" }>;
+
+/** The queue's limit per `sendBatch`. */
+const QUEUE_BATCH = 100;
+
+/**
+ * One deliver job per device, in batches of 100. `snapshot` puts the device itself in the job;
+ * `priorAttempts` counts attempts already made; `onQueued` hears how many jobs each batch queued
+ * (a failure part-way leaves the first ones queued).
+ */
+export async function enqueueDeliveries(
+  queue: Queue,
+  notification: PushNotification,
+  devices: readonly Device[],
+  options: { delaySeconds?: number; priorAttempts?: number; snapshot?: boolean; onQueued?: (count: number) => void } = {},
+): Promise<void> {
+  for (let start = 0; start < devices.length; start += QUEUE_BATCH) {
+    const batch = devices.slice(start, start + QUEUE_BATCH);
+    await queue.sendBatch(
+      batch.map((device) => ({
+        body: {
+          type: "deliver",
+          notification,
+          userId: device.userId,
+          deviceId: device.deviceId,
+          ...(options.snapshot ? { device } : {}),
+          ...(options.priorAttempts ? { priorAttempts: options.priorAttempts } : {}),
+        } satisfies PushJob,
+        ...(options.delaySeconds ? { delaySeconds: options.delaySeconds } : {}),
+      })),
+    );
+    options.onQueued?.(batch.length);
+  }
+}

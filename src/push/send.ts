@@ -1,0 +1,145 @@
+import { z } from "@hono/zod-openapi";
+import type { Device } from "../devices/device";
+import { ApiError } from "../platform/errors";
+import { eachLimited } from "../platform/concurrency";
+import { UserIdSchema } from "../platform/ids";
+import { providerConfig, SEND_CONCURRENCY, type PushContext } from "./context";
+import { deliverToDevice, sendToTopic, type DeviceResult } from "./delivery";
+import { devicesOf } from "./fanout";
+import { enqueueDeliveries, type PushJob } from "./jobs";
+import { fcmMessage, PayloadTooLarge } from "./messages";
+import type { PushNotification } from "./notifications";
+import { retryDelaySeconds } from "./outcome";
+import { TopicSchema, topicMembers } from "./topics";
+
+/**
+ * `POST /v1/push/send` (contract section 5.3): a custom or silent notification to users and/or a
+ * topic, sent once at once to every device with the outcomes in the response, retries queued.
+ */
+const DEFAULT_TTL_SECONDS = 86_400;
+const MAX_TTL_SECONDS = 28 * 86_400;
+
+export const SendRequestSchema = z
+  .object({
+    userIds: z.array(UserIdSchema).min(1).max(1000).optional(),
+    topic: TopicSchema.optional(),
+    notification: z
+      .object({
+        kind: z.enum(["custom", "silent"]),
+        title: z.string().max(200).optional(),
+        body: z.string().max(1000).optional(),
+        data: z.record(z.string().max(100), z.string()).optional(),
+        priority: z.enum(["high", "normal"]).optional(),
+        // Seconds the notification stays worth delivering (retries included); default a day.
+        ttl: z.number().int().min(1).max(MAX_TTL_SECONDS).optional(),
+        collapseKey: z.string().max(64).optional(),
+      })
+      .strict()
+      .refine((n) => n.kind === "custom" || (n.title === undefined && n.body === undefined), "silent notifications carry no title or body")
+      .refine((n) => n.kind === "silent" || n.title !== undefined || n.body !== undefined, "custom notifications need a title or a body"),
+  })
+  .strict()
+  .refine((body) => body.userIds || body.topic, "name userIds, a topic, or both")
+  .openapi("PushSend");
+export type SendRequest = z.output<typeof SendRequestSchema>;
+
+const DeviceOutcomeSchema = z.object({
+  userId: z.string(),
+  deviceId: z.string(),
+  provider: z.enum(["fcm", "apns", "log"]),
+  status: z.enum(["delivered", "retrying", "removed", "failed"]),
+  reason: z.string().optional(),
+});
+type DeviceOutcome = z.output<typeof DeviceOutcomeSchema>;
+
+const TopicOutcomeSchema = z.object({
+  name: z.string(),
+  fcm: z.enum(["delivered", "retrying", "failed", "not_configured"]),
+  reason: z.string().optional(),
+});
+type TopicOutcome = z.output<typeof TopicOutcomeSchema>;
+
+export const SendResultSchema = z
+  .object({
+    notificationId: z.string(),
+    summary: z.object({ delivered: z.number(), retrying: z.number(), removed: z.number(), failed: z.number() }),
+    devices: z.array(DeviceOutcomeSchema),
+    topic: TopicOutcomeSchema.optional(),
+  })
+  .openapi("PushSendResult");
+export type SendResult = z.output<typeof SendResultSchema>;
+
+/**
+ * Sends `request` now: every named user's devices and the topic's APNs members one by one, the
+ * topic's FCM members with one FCM topic message. Retries go to the queue with their back-off
+ * and never hold the response. A notification too large for push is refused with 413 up front.
+ */
+export async function sendPush(push: PushContext, request: SendRequest): Promise<SendResult> {
+  const { userIds, topic } = request;
+  const notification = toNotification(request.notification, Date.now());
+  const fcm = providerConfig(push, "fcm");
+  const devices: Device[] = [
+    ...(userIds ? await devicesOf(push, userIds) : []),
+    // FCM members get the topic message from FCM itself; APNs members are sent one by one.
+    ...(topic ? await topicMembers(push.env.DEVICES, topic, { apnsOnly: fcm !== undefined }) : []),
+  ];
+  const unique = [...new Map(devices.map((device) => [`${device.userId}\n${device.deviceId}`, device])).values()];
+  const outcomes: DeviceOutcome[] = [];
+  const retries: { device: Device; delay: number }[] = [];
+  await eachLimited(unique, SEND_CONCURRENCY, async (device) => {
+    const result = await deliverToDevice(push, notification, device);
+    if (result.status === "retry") retries.push({ device, delay: retryDelaySeconds(1, result.retryAfterSeconds) });
+    outcomes.push({ userId: device.userId, deviceId: device.deviceId, provider: result.provider, status: statusOf(result), ...reasonOf(result) });
+  });
+  for (const { device, delay } of retries) {
+    await enqueueDeliveries(push.env.PUSH_QUEUE, notification, [device], { delaySeconds: delay, priorAttempts: 1 });
+  }
+  const topicOutcome = topic === undefined ? undefined : await sendTopic(push, notification, topic);
+  const count = (status: DeviceOutcome["status"]) => outcomes.filter((outcome) => outcome.status === status).length;
+  return {
+    notificationId: notification.id,
+    summary: { delivered: count("delivered"), retrying: count("retrying"), removed: count("removed"), failed: count("failed") },
+    devices: outcomes,
+    ...(topicOutcome ? { topic: topicOutcome } : {}),
+  };
+}
+
+function toNotification(input: SendRequest["notification"], now: number): PushNotification {
+  const notification: PushNotification = {
+    id: crypto.randomUUID(),
+    kind: input.kind,
+    createdAt: now,
+    expiresAt: now + (input.ttl ?? DEFAULT_TTL_SECONDS) * 1000,
+    content: {
+      ...(input.title !== undefined ? { title: input.title } : {}),
+      ...(input.body !== undefined ? { body: input.body } : {}),
+      ...(input.data ? { data: input.data } : {}),
+      priority: input.priority ?? (input.kind === "silent" ? "normal" : "high"),
+      ...(input.collapseKey ? { collapseKey: input.collapseKey } : {}),
+    },
+  };
+  // The FCM form (4 KB, the tighter of the two for custom data) decides; the topic is a stand-in.
+  try {
+    fcmMessage(notification, { topic: "size-check" }, now);
+  } catch (error) {
+    if (error instanceof PayloadTooLarge) throw new ApiError("payload_too_large", `notification too large for push: ${error.message}`);
+    throw error;
+  }
+  return notification;
+}
+
+async function sendTopic(push: PushContext, notification: PushNotification, topic: string): Promise<TopicOutcome> {
+  const sent = await sendToTopic(push, notification, topic);
+  if (!sent) return { name: topic, fcm: "not_configured" };
+  if (sent.status === "retry") {
+    await push.env.PUSH_QUEUE.send({ type: "topic", notification, topic, priorAttempts: 1 } satisfies PushJob, {
+      delaySeconds: retryDelaySeconds(1, sent.retryAfterSeconds),
+    });
+  }
+  return { name: topic, fcm: sent.status === "delivered" ? "delivered" : sent.status === "retry" ? "retrying" : "failed", ...reasonOf(sent) };
+}
+
+const statusOf = (result: DeviceResult): DeviceOutcome["status"] =>
+  result.status === "dead" ? "removed" : result.status === "retry" ? "retrying" : result.status === "delivered" ? "delivered" : "failed";
+
+const reasonOf = (result: { status: string; reason?: string }) => (result.reason !== undefined ? { reason: result.reason } : {});
