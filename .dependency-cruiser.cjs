@@ -1,0 +1,65 @@
+// The layering of src/ (docs/ARCHITECTURE.md), checked by test/node/architecture.test.ts in
+// `npm test`. Imports run one way, from the Worker entry down to the platform:
+//
+//   platform (config, errors, ids, log, http) ← auth, turn, devices ← calls ← push ← HTTP app ← entry
+//
+// auth, turn and devices are peers and do not import each other. The calls layer owns the
+// Notifier port; push implements it; only the entry (src/index.ts) wires the two together.
+// The browser SDK may take the signaling protocol's *types* from the server, nothing else.
+const layer = (name, from, allowed, comment) => ({
+  name: `${name}-imports-only-lower-layers`,
+  severity: "error",
+  comment,
+  from: { path: from },
+  to: { path: "^src/", pathNot: [from, ...allowed] },
+});
+
+const PLATFORM = "^src/platform/";
+const AUTH = "^src/auth/";
+const TURN = "^src/turn/";
+const DEVICES = "^src/devices/";
+const CALLS = "^src/calls/";
+const PUSH = "^src/push/";
+const HTTP_APP = "^src/(api\\.ts|meta/)";
+
+/** @type {import('dependency-cruiser').IConfiguration} */
+module.exports = {
+  forbidden: [
+    layer("platform", PLATFORM, [], "platform is the bottom layer: config, errors, ids, log and HTTP plumbing know no feature"),
+    layer("auth", AUTH, [PLATFORM], "auth knows the platform only"),
+    layer("turn", TURN, [PLATFORM], "turn knows the platform only"),
+    layer("devices", DEVICES, [PLATFORM], "devices knows the platform only"),
+    layer("calls", CALLS, [PLATFORM, AUTH, TURN, DEVICES], "calls owns the Notifier port and never imports push"),
+    layer("push", PUSH, [PLATFORM, AUTH, TURN, DEVICES, CALLS], "push implements the calls layer's Notifier"),
+    layer("http-app", HTTP_APP, [PLATFORM, AUTH, TURN, DEVICES, CALLS, PUSH, HTTP_APP], "the HTTP app assembles routes; only the entry imports it"),
+    {
+      name: "sdk-takes-only-protocol-types",
+      severity: "error",
+      comment: "the browser SDK imports the server's signaling protocol for its types, never code, never any other server module",
+      from: { path: "^client/src/" },
+      to: { path: "^src/", pathNot: "^src/calls/protocol\\.ts$" },
+    },
+    {
+      name: "sdk-protocol-imports-are-type-only",
+      severity: "error",
+      comment: "a value import would bundle zod and the server's code into the SDK",
+      from: { path: "^client/src/" },
+      to: { path: "^src/calls/protocol\\.ts$", dependencyTypesNot: ["type-only"] },
+    },
+    {
+      name: "no-circular",
+      severity: "error",
+      comment: "modules that import each other cannot be understood, or tested, one at a time",
+      from: { path: "^(src|client/src)/" },
+      to: { circular: true },
+    },
+  ],
+  options: {
+    // typescript@7 has no compiler API for dependency-cruiser yet; swc parses TypeScript and
+    // still tells type-only imports apart.
+    parser: "swc",
+    tsPreCompilationDeps: true,
+    doNotFollow: { path: "node_modules" },
+    exclude: { path: "^(node_modules|test|bench|scripts)/" },
+  },
+};
