@@ -9,6 +9,7 @@ import { metaRoutes, serveOpenApi } from "./meta/routes";
 import { getConfig } from "./platform/config";
 import { ApiError, errorResponse, onError } from "./platform/errors";
 import { newRouter } from "./platform/http";
+import { limitAnonymous } from "./platform/rate-limit";
 import { pushRoutes } from "./push/routes";
 import { turnRoutes } from "./turn/routes";
 
@@ -44,6 +45,12 @@ app.use("*", async (c, next) => {
   if (c.req.method === "OPTIONS" && c.req.header("access-control-request-method")) {
     throw new ApiError("forbidden", "this origin is not allowed to call the API (CORS_ALLOWED_ORIGINS)");
   }
+  return next();
+});
+// Routes that need no token count against the client IP's limit; a preflight costs nothing and
+// is not counted. /v1 requests count only when their token is refused (requireAuth).
+app.use("*", async (c, next) => {
+  if (!c.req.path.startsWith("/v1/") && c.req.method !== "OPTIONS") await limitAnonymous(c);
   return next();
 });
 app.use("/v1/*", requireAuth);

@@ -2,6 +2,7 @@ import { createMiddleware } from "hono/factory";
 import { getConfig } from "../platform/config";
 import { ApiError } from "../platform/errors";
 import type { AppEnv } from "../platform/http";
+import { limitAnonymous } from "../platform/rate-limit";
 import { subprotocolToken } from "./subprotocol";
 import { verifyToken } from "./verify";
 
@@ -32,10 +33,20 @@ function requestToken(header: (name: string) => string | undefined): string {
   return bearerToken(authorization);
 }
 
-/** Verifies the caller's bearer token and puts the {@link Principal} on `c.var.principal`. */
+/**
+ * Verifies the caller's bearer token and puts the {@link Principal} on `c.var.principal`. A
+ * refused token counts against the client IP's limit of requests without a valid token: past
+ * it, the answer is `429 rate_limited` instead of `401`.
+ */
 export const requireAuth = createMiddleware<AppEnv>(async (c, next) => {
-  const token = requestToken((name) => c.req.header(name));
-  c.set("principal", await verifyToken(token, getConfig(c.env).auth));
+  let principal;
+  try {
+    principal = await verifyToken(requestToken((name) => c.req.header(name)), getConfig(c.env).auth);
+  } catch (error) {
+    if (error instanceof ApiError && error.code === "unauthorized") await limitAnonymous(c);
+    throw error;
+  }
+  c.set("principal", principal);
   await next();
 });
 

@@ -4,6 +4,7 @@ import { getConfig } from "../platform/config";
 import { ApiError } from "../platform/errors";
 import { bearerSecurity, errorContent, jsonContent, newRouter, type AppEnv } from "../platform/http";
 import { randomId } from "../platform/ids";
+import { limitPerUser } from "../platform/rate-limit";
 import { iceFor } from "../turn/ice";
 import { USER_HEADER, type CallAction, type RoomResult } from "./room";
 import { CallViewSchema, CreateCallSchema, CreatedCallSchema } from "./schemas";
@@ -52,8 +53,14 @@ export const callRoutes = newRouter()
       tags,
       summary: "Start a call: rings the callees and returns the ICE servers",
       security: bearerSecurity,
+      middleware: [limitPerUser("calls")] as const,
       request: { body: { content: { "application/json": { schema: CreateCallSchema } }, required: true } },
-      responses: { 201: jsonContent(CreatedCallSchema, "The call, ringing"), 400: errorContent("Bad body"), 401: failures[401] },
+      responses: {
+        201: jsonContent(CreatedCallSchema, "The call, ringing"),
+        400: errorContent("Bad body"),
+        401: failures[401],
+        429: errorContent("Too many calls started by this user (10 a minute); see retry-after"),
+      },
     }),
     async (c) => {
       const { callees, media, metadata } = c.req.valid("json");

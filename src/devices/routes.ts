@@ -1,6 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { ApiError } from "../platform/errors";
 import { bearerSecurity, errorContent, jsonContent, newRouter } from "../platform/http";
+import { limitPerUser } from "../platform/rate-limit";
 import { DeviceIdSchema, DeviceRegistrationSchema, publicDevice, PublicDeviceSchema } from "./device";
 import { deleteDevice, listDevices, registerDevice } from "./store";
 
@@ -10,6 +11,7 @@ const DeviceParam = z.object({
 
 const tags = ["Devices"];
 const unauthorized = errorContent("Missing or invalid bearer token");
+const tooMany = errorContent("Too many device changes by this user (30 a minute); see retry-after");
 
 /** The caller's own push devices (section 5.1), stored in KV by store.ts. */
 export const deviceRoutes = newRouter()
@@ -18,8 +20,9 @@ export const deviceRoutes = newRouter()
       method: "put",
       path: "/devices/{deviceId}",
       tags,
-      summary: "Register or update a push device (idempotent)",
+      summary: "Register or update a push device (idempotent); a user keeps at most 20, the least recently updated goes",
       security: bearerSecurity,
+      middleware: [limitPerUser("deviceWrites")] as const,
       request: {
         params: DeviceParam,
         body: { content: { "application/json": { schema: DeviceRegistrationSchema.openapi("DeviceRegistration") } }, required: true },
@@ -29,6 +32,7 @@ export const deviceRoutes = newRouter()
         201: jsonContent(PublicDeviceSchema, "Registered"),
         400: errorContent("Bad token or fields"),
         401: unauthorized,
+        429: tooMany,
       },
     }),
     async (c) => {
@@ -58,8 +62,9 @@ export const deviceRoutes = newRouter()
       tags,
       summary: "Remove a device",
       security: bearerSecurity,
+      middleware: [limitPerUser("deviceWrites")] as const,
       request: { params: DeviceParam },
-      responses: { 204: { description: "Removed" }, 401: unauthorized, 404: errorContent("No such device") },
+      responses: { 204: { description: "Removed" }, 401: unauthorized, 404: errorContent("No such device"), 429: tooMany },
     }),
     async (c) => {
       const removed = await deleteDevice(c.env.DEVICES, c.var.principal.userId, c.req.valid("param").deviceId);

@@ -1,4 +1,5 @@
 import { base64url } from "../platform/ids";
+import { log } from "../platform/log";
 import type { Device, DeviceRegistration, Provider } from "./device";
 
 /**
@@ -72,9 +73,13 @@ function fromMetadata(userId: string, deviceId: string, meta: DeviceMetadata): D
   };
 }
 
+/** The most devices a user keeps: registering one more removes the least recently updated. */
+export const MAX_DEVICES_PER_USER = 20;
+
 /**
  * Registers or updates a device (idempotent). A token registered before under another user or
- * device is taken away from there. Returns the device and whether it is new.
+ * device is taken away from there; a new device beyond {@link MAX_DEVICES_PER_USER} evicts the
+ * user's least recently updated ones. Returns the device and whether it is new.
  */
 export async function registerDevice(
   kv: KVNamespace,
@@ -107,8 +112,25 @@ export async function registerDevice(
   }
   if (existing && existing.token !== device.token) await kv.delete(await tokenKey(existing.provider, existing.token));
   if (existing?.voipToken && existing.voipToken !== device.voipToken) await kv.delete(await tokenKey("apns-voip", existing.voipToken));
+  if (!existing) await makeRoomForOneMore(kv, userId, deviceId);
   await kv.put(await deviceKey(userId, deviceId), JSON.stringify(device), { metadata: toMetadata(device) });
   return { device, created: !existing };
+}
+
+/**
+ * Removes the user's least recently updated devices until one more fits under the cap. KV lists
+ * are eventually consistent, so registrations racing each other may overshoot by a device or
+ * two for a moment; the next new device trims back to the cap.
+ */
+async function makeRoomForOneMore(kv: KVNamespace, userId: string, newDeviceId: string): Promise<void> {
+  const others = (await listDevices(kv, userId)).filter((device) => device.deviceId !== newDeviceId);
+  const excess = others.length - (MAX_DEVICES_PER_USER - 1);
+  if (excess <= 0) return;
+  const oldestFirst = others.sort((a, b) => a.updatedAt.localeCompare(b.updatedAt) || a.deviceId.localeCompare(b.deviceId));
+  for (const device of oldestFirst.slice(0, excess)) {
+    await deleteDevice(kv, userId, device.deviceId);
+    log("info", "device_evicted", { deviceId: device.deviceId, updatedAt: device.updatedAt, cap: MAX_DEVICES_PER_USER });
+  }
 }
 
 /** Every device of `userId`, from one `list` per 1000 devices (metadata only, no value reads). */

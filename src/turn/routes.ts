@@ -1,5 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { bearerSecurity, errorContent, jsonContent, newRouter } from "../platform/http";
+import { limitPerUser } from "../platform/rate-limit";
 import { iceFor, IceServersSchema } from "./ice";
 
 const TtlQuerySchema = z
@@ -30,6 +31,7 @@ const TurnRestSchema = z
 const errors = {
   400: errorContent("Bad query"),
   401: errorContent("Missing or invalid bearer token"),
+  429: errorContent("Too many credential requests from this user (60 a minute); see retry-after"),
 };
 
 /** `GET /v1/calls/ice-servers` and `GET /v1/turn/credentials`: the same credential, two shapes. */
@@ -41,6 +43,7 @@ export const turnRoutes = newRouter()
       tags: ["ICE and TURN"],
       summary: "ICE servers with a time-limited TURN credential, nearest region first",
       security: bearerSecurity,
+      middleware: [limitPerUser("credentials")] as const,
       request: { query: TtlQuerySchema },
       responses: {
         200: jsonContent(IceServersSchema, "An RTCConfiguration"),
@@ -59,6 +62,7 @@ export const turnRoutes = newRouter()
       tags: ["ICE and TURN"],
       summary: "The same credential in the draft-uberti-behave-turn-rest shape",
       security: bearerSecurity,
+      middleware: [limitPerUser("credentials")] as const,
       request: { query: TtlQuerySchema },
       responses: {
         200: jsonContent(TurnRestSchema, "TURN REST API credentials"),

@@ -1,0 +1,167 @@
+/**
+ * Abuse limits with the real Rate Limiting bindings of wrangler.toml (miniflare's simulation):
+ * each limit is run into through the Worker's entrypoint, so the numbers in wrangler.toml and in
+ * src/platform/rate-limit.ts must agree for these to pass. The simulation's windows are aligned
+ * to the wall clock, so each test starts right after a window opens rather than risk straddling
+ * two of them.
+ */
+import { env, exports } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { MAX_DEVICES_PER_USER, listDevices, registerDevice } from "../../src/devices/store";
+import { consumeRateLimit, ipKey, RATE_LIMITS } from "../../src/platform/rate-limit";
+import { api, user } from "../support/calls";
+import { authHeader } from "../support/tokens";
+
+const errorOf = async (response: Response) => ((await response.json()) as { error: { code: string; message: string } }).error;
+const fcmToken = (seed: string) => `${seed}-APA91b${"x".repeat(100)}`.slice(0, 160);
+
+/** Waits (at most a period) until at least `needSeconds` of the current window remain. */
+async function windowWithRoom(period: number, needSeconds = 20): Promise<void> {
+  const left = period - ((Date.now() / 1000) % period);
+  if (left < needSeconds) await new Promise((resolve) => setTimeout(resolve, left * 1000 + 250));
+}
+
+/** Sends `request` until it is refused or `limit + 1` went through; returns the statuses. */
+async function runInto(limit: number, request: (n: number) => Promise<Response>): Promise<Response[]> {
+  const responses: Response[] = [];
+  for (let n = 0; n <= limit; n++) responses.push(await request(n));
+  return responses;
+}
+
+async function expectRateLimited(response: Response, period: number): Promise<void> {
+  expect(response.status).toBe(429);
+  expect(response.headers.get("retry-after")).toBe(String(period));
+  expect(response.headers.get("content-type")).toContain("application/json");
+  expect((await errorOf(response)).code).toBe("rate_limited");
+}
+
+const TIMEOUT = 90_000;
+
+describe("per-user limits", () => {
+  it(
+    "POST /v1/calls: the 11th call in a minute is 429 rate_limited with retry-after; other users are unaffected",
+    async () => {
+      const { limit, period } = RATE_LIMITS.calls;
+      await windowWithRoom(period);
+      const [caller, other] = [user("spammer"), user("other")];
+      const responses = await runInto(limit, () => api(caller, "POST", "/v1/calls", { callees: [user("victim")], media: "audio" }));
+      expect(responses.slice(0, limit).map((response) => response.status)).toEqual(Array(limit).fill(201));
+      await expectRateLimited(responses[limit]!, period);
+      expect((await api(other, "POST", "/v1/calls", { callees: [caller], media: "audio" })).status).toBe(201);
+      // Reading and answering calls is not limited by it.
+      expect((await api(caller, "GET", "/v1/devices")).status).toBe(200);
+    },
+    TIMEOUT,
+  );
+
+  it(
+    "ICE servers and TURN credentials share one per-user budget",
+    async () => {
+      const { limit, period } = RATE_LIMITS.credentials;
+      await windowWithRoom(period);
+      const alice = user("alice");
+      const responses = await runInto(limit, (n) => api(alice, "GET", n % 2 === 0 ? "/v1/calls/ice-servers" : "/v1/turn/credentials"));
+      expect(responses.slice(0, limit).every((response) => response.status === 200)).toBe(true);
+      await expectRateLimited(responses[limit]!, period);
+      expect((await api(user("bob"), "GET", "/v1/turn/credentials")).status).toBe(200);
+    },
+    TIMEOUT,
+  );
+
+  it(
+    "device writes (PUT and DELETE) share one per-user budget; listing is not counted",
+    async () => {
+      const { limit, period } = RATE_LIMITS.deviceWrites;
+      await windowWithRoom(period);
+      const carol = user("carol");
+      const responses = await runInto(limit, (n) =>
+        n % 3 === 2
+          ? api(carol, "DELETE", `/v1/devices/d${n - 1}`)
+          : api(carol, "PUT", `/v1/devices/d${n}`, { provider: "fcm", token: fcmToken(`c${n}`), platform: "android" }),
+      );
+      expect(responses.slice(0, limit).map((response) => response.status)).toEqual(Array.from({ length: limit }, (_, n) => (n % 3 === 2 ? 204 : 201)));
+      await expectRateLimited(responses[limit]!, period);
+      expect((await api(carol, "GET", "/v1/devices")).status).toBe(200);
+    },
+    TIMEOUT,
+  );
+});
+
+describe("per-IP limit on requests without a valid token", () => {
+  const from = (ip: string, headers: Record<string, string> = {}) => ({ headers: { "cf-connecting-ip": ip, ...headers } });
+
+  it(
+    "refused tokens count per IP: past the limit 429 instead of 401; a valid token from that IP still works",
+    async () => {
+      const { limit, period } = RATE_LIMITS.anonymous;
+      await windowWithRoom(period);
+      const ip = `198.51.100.${Math.floor(Math.random() * 250) + 1}`;
+      const responses = await runInto(limit, (n) =>
+        exports.default.fetch("http://edge.test/v1/devices", from(ip, n % 2 ? { authorization: "Bearer not.a.jwt" } : {})),
+      );
+      expect(responses.slice(0, limit).map((response) => response.status)).toEqual(Array(limit).fill(401));
+      await expectRateLimited(responses[limit]!, period);
+      const valid = await exports.default.fetch("http://edge.test/v1/devices", from(ip, await authHeader(user("dana"))));
+      expect(valid.status).toBe(200);
+      // Another address has its own budget.
+      expect((await exports.default.fetch("http://edge.test/v1/devices", from("203.0.113.7"))).status).toBe(401);
+    },
+    TIMEOUT,
+  );
+
+  it(
+    "routes without a token count per IP (an IPv6 address by its /64); preflights are not counted",
+    async () => {
+      const { limit, period } = RATE_LIMITS.anonymous;
+      await windowWithRoom(period);
+      const prefix = `2001:db8:${Math.floor(Math.random() * 0xffff).toString(16)}:1`;
+      const preflight = { method: "OPTIONS", headers: { origin: "https://app.example.com", "access-control-request-method": "POST", "cf-connecting-ip": `${prefix}::9` } };
+      for (let n = 0; n < 5; n++) expect((await exports.default.fetch("http://edge.test/v1/calls", preflight)).status).toBe(204);
+      // Every address of the /64 draws on one budget.
+      const responses = await runInto(limit, (n) => exports.default.fetch("http://edge.test/healthz", from(`${prefix}::${(n + 1).toString(16)}`)));
+      expect(responses.slice(0, limit).every((response) => response.status === 200)).toBe(true);
+      await expectRateLimited(responses[limit]!, period);
+    },
+    TIMEOUT,
+  );
+
+  it.each([
+    ["2001:db8:1:2:3:4:5:6", "2001:db8:1:2::/64"],
+    ["2001:DB8:0001:0002::1", "2001:db8:1:2::/64"],
+    ["2001:db8::1", "2001:db8:0:0::/64"],
+    ["::1", "0:0:0:0::/64"],
+    ["fe80::1:2:3:4", "fe80:0:0:0::/64"],
+    ["198.51.100.4", "198.51.100.4"],
+  ])("counts %s as %s", (ip, key) => {
+    expect(ipKey(ip)).toBe(key);
+  });
+});
+
+describe("a limiter that fails", () => {
+  it("lets the request through rather than take the service down", async () => {
+    const broken = { ...env, CALLS_RATE_LIMIT: { limit: () => Promise.reject(new Error("limiter unavailable")) } } as unknown as Env;
+    await expect(consumeRateLimit(broken, "calls", "someone")).resolves.toBeUndefined();
+  });
+});
+
+describe(`at most ${MAX_DEVICES_PER_USER} devices per user`, () => {
+  it("a new device beyond the cap evicts the least recently updated one", async () => {
+    const erin = user("erin");
+    const start = Date.parse("2026-11-24T10:00:00Z");
+    // Registered directly (not through the API, whose write limit is lower than the cap), oldest first.
+    for (let n = 0; n < MAX_DEVICES_PER_USER; n++) {
+      await registerDevice(env.DEVICES, erin, `d${n}`, { provider: "fcm", token: fcmToken(`e${n}`), platform: "android" }, new Date(start + n * 60_000));
+    }
+    // Updating d0 makes d1 the least recently updated; updating never evicts.
+    await registerDevice(env.DEVICES, erin, "d0", { provider: "fcm", token: fcmToken("e0"), platform: "android" }, new Date(start + 3_600_000));
+    expect(await listDevices(env.DEVICES, erin)).toHaveLength(MAX_DEVICES_PER_USER);
+
+    const response = await api(erin, "PUT", "/v1/devices/newest", { provider: "fcm", token: fcmToken("e-new"), platform: "android" });
+    expect(response.status).toBe(201);
+    const ids = (await listDevices(env.DEVICES, erin)).map((device) => device.deviceId);
+    expect(ids).toHaveLength(MAX_DEVICES_PER_USER);
+    expect(ids).toContain("newest");
+    expect(ids).toContain("d0");
+    expect(ids).not.toContain("d1");
+  });
+});
