@@ -105,6 +105,13 @@ const AuthSection = z
     if (env.AUTH_JWKS_URL && env.AUTH_JWT_SECRET) {
       ctx.addIssue({ code: "custom", path: ["AUTH_JWKS_URL"], message: "and AUTH_JWT_SECRET are both set; choose one (JWKS in production)" });
     }
+    // A JWKS is often shared (Firebase, Auth0, Cognito sign tokens for every tenant with one key
+    // set): without both checks, a token minted for anyone else's app would be accepted here.
+    for (const claim of ["AUTH_ISSUER", "AUTH_AUDIENCE"] as const) {
+      if (env.AUTH_JWKS_URL && !env[claim]) {
+        ctx.addIssue({ code: "custom", path: [claim], message: "is required with AUTH_JWKS_URL (a shared key set would otherwise admit other apps' tokens)" });
+      }
+    }
     if (env.DEV_TOKENS === "on" && !env.AUTH_JWT_SECRET) {
       ctx.addIssue({ code: "custom", path: ["DEV_TOKENS"], message: "works only with AUTH_JWT_SECRET (development)" });
     }

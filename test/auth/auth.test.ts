@@ -6,7 +6,7 @@
  */
 import { env } from "cloudflare:workers";
 import { SignJWT } from "jose";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { app } from "../../src/api";
 import { TEST_ENV } from "../support/env";
 import { b64url, jwksUrl, signWithJwksKey, tokenFor } from "../support/tokens";
@@ -119,8 +119,10 @@ describe("with a shared HS256 secret", () => {
 });
 
 describe("with a remote JWKS", () => {
-  const jwksEnv = () => ({ ...env, AUTH_JWT_SECRET: undefined, AUTH_JWKS_URL: jwksUrl() });
-  const claims = () => ({ sub: `user-${crypto.randomUUID()}`, exp: now() + 600 });
+  const ISSUER = "https://id.example.com/";
+  const AUDIENCE = "secureconnect";
+  const jwksEnv = () => ({ ...env, AUTH_JWT_SECRET: undefined, AUTH_JWKS_URL: jwksUrl(), AUTH_ISSUER: ISSUER, AUTH_AUDIENCE: AUDIENCE });
+  const claims = () => ({ sub: `user-${crypto.randomUUID()}`, exp: now() + 600, iss: ISSUER, aud: AUDIENCE });
 
   it.each(["RS256", "ES256", "EdDSA"] as const)("accepts a %s token signed by a key of the set", async (alg) => {
     const response = await get(bearer(await signWithJwksKey(alg, claims())), jwksEnv());
@@ -134,6 +136,21 @@ describe("with a remote JWKS", () => {
       .setProtectedHeader({ alg: "HS256", kid: keys.keys[0]!.kid })
       .sign(new TextEncoder().encode(JSON.stringify(keys.keys[0])));
     await expectUnauthorized(await get(bearer(confused), jwksEnv()), /algorithm/);
+  });
+
+  it("refuses a token of the same key set minted for another app (issuer or audience)", async () => {
+    await expectUnauthorized(await get(bearer(await signWithJwksKey("ES256", { ...claims(), aud: "someone-elses-app" })), jwksEnv()), /aud/);
+    await expectUnauthorized(await get(bearer(await signWithJwksKey("ES256", { ...claims(), iss: "https://other.example.com/" })), jwksEnv()), /iss/);
+    const { iss: _iss, aud: _aud, ...bare } = claims();
+    await expectUnauthorized(await get(bearer(await signWithJwksKey("RS256", bare)), jwksEnv()));
+  });
+
+  it.each(["AUTH_ISSUER", "AUTH_AUDIENCE"])("is a configuration error without %s (500 naming it, never 200)", async (variable) => {
+    const log = vi.spyOn(console, "error").mockImplementation(() => {});
+    const response = await get(bearer(await signWithJwksKey("ES256", claims())), { ...jwksEnv(), [variable]: undefined });
+    expect(response.status).toBe(500);
+    expect(((await response.json()) as { error: { message: string } }).error.message).toContain(variable);
+    log.mockRestore();
   });
 
   it("refuses alg none", async () => {

@@ -30,7 +30,7 @@ describe("POST /dev/token", () => {
   });
 
   it("is a configuration error with a JWKS (production)", async () => {
-    const response = await mint({ ...env, DEV_TOKENS: "on", AUTH_JWT_SECRET: undefined, AUTH_JWKS_URL: "https://id.example.com/jwks.json" });
+    const response = await mint({ ...env, DEV_TOKENS: "on", AUTH_JWT_SECRET: undefined, AUTH_JWKS_URL: "https://id.example.com/jwks.json", AUTH_ISSUER: "https://id.example.com/", AUTH_AUDIENCE: "app" });
     expect(response.status).toBe(500);
     expect(((await response.json()) as { error: { message: string } }).error.message).toContain("DEV_TOKENS");
   });
