@@ -1,5 +1,5 @@
 import type { CallState, ClientFrame, Participant, ServerFrame } from "../../src/calls/protocol";
-import { iceRefreshDelayMs, iceRestartDelayMs, onRemoteDescription, reconnectDelayMs, shouldOffer } from "./negotiation";
+import { iceRefreshDelayMs, iceRestartDelayMs, isFromPeer, onRemoteDescription, reconnectDelayMs, shouldOffer } from "./negotiation";
 
 // The wire types are the server's own (src/calls/protocol.ts), imported for their types only.
 export type { CallState, Participant, ServerFrame, ClientFrame };
@@ -7,7 +7,7 @@ export type { CallState, Participant, ServerFrame, ClientFrame };
 /** App data carried by `message` frames: any JSON value. */
 export type JsonValue = Extract<ClientFrame, { type: "message" }>["data"];
 
-export { iceRefreshDelayMs, iceRestartDelayMs, onRemoteDescription, reconnectDelayMs, shouldOffer } from "./negotiation";
+export { iceRefreshDelayMs, iceRestartDelayMs, isFromPeer, onRemoteDescription, reconnectDelayMs, shouldOffer } from "./negotiation";
 
 /**
  * SecureConnect Edge client: places and answers calls through the service's REST API and
@@ -129,6 +129,8 @@ export class Call {
   state: CallState = "ringing";
   readonly pc: RTCPeerConnection;
   you?: Participant;
+  /** The user on the other side of the peer connection: the caller, or the callee who answered. */
+  peer?: string;
   private ws?: WebSocket;
   private readonly listeners = new Map<keyof CallEvents, ((...args: never[]) => void)[]>();
   private readonly polite: boolean;
@@ -292,7 +294,12 @@ export class Call {
         this.emit("error", { code: "signaling", message: `closed by the server (${event.code} ${event.reason})` });
         return;
       }
-      if (event.code === 1000) return;
+      if (event.code === 1000) {
+        // A callee who declined, or whose call another callee answered, is out of the call.
+        if (event.reason === "another callee answered this call") this.setState("ended", "answered-elsewhere");
+        else if (event.reason === "you declined this call") this.setState("ended", "declined");
+        return;
+      }
       // Dropped: come back with back-off; the room keeps our place and our waiting frames.
       this.later(reconnectDelayMs(this.reconnects++), () => void this.connect());
     };
@@ -302,9 +309,11 @@ export class Call {
     switch (frame.type) {
       case "welcome":
         this.you = frame.you;
+        this.peer = this.role === "callee" ? frame.caller : frame.answeredBy;
         this.setState(frame.state, frame.reason);
         return;
       case "state":
+        if (this.role === "caller" && frame.answeredBy !== undefined) this.peer = frame.answeredBy;
         this.setState(frame.state, frame.reason);
         return;
       case "participant-joined":
@@ -315,6 +324,8 @@ export class Call {
         return;
       case "offer":
       case "answer": {
+        // Only the other side may drive our peer connection; anyone else in the room is ignored.
+        if (!isFromPeer(frame.from.userId, this.peer)) return;
         const decision = onRemoteDescription(frame.type, this.polite, {
           makingOffer: this.makingOffer,
           isSettingRemoteAnswerPending: this.isSettingRemoteAnswerPending,
@@ -332,6 +343,7 @@ export class Call {
         return;
       }
       case "candidate":
+        if (!isFromPeer(frame.from.userId, this.peer)) return;
         try {
           await this.pc.addIceCandidate(frame.candidate ?? undefined);
         } catch (error) {

@@ -74,3 +74,13 @@ export function iceRefreshDelayMs(expiresAt: string, now: number): number {
   const left = Date.parse(expiresAt) - now;
   return Math.max(5_000, left >= 1_500_000 ? left - 300_000 : left * 0.8);
 }
+
+/**
+ * Whether a session description or candidate from `senderUserId` is for this peer connection:
+ * only the call's other side may drive it. A callee's peer is the caller (known from the room's
+ * welcome); the caller's peer is whoever answered (from the `state` frame), and before anyone
+ * has, nobody is (the room holds callees' descriptions until they answer anyway).
+ */
+export function isFromPeer(senderUserId: string, peerUserId: string | undefined): boolean {
+  return peerUserId !== undefined && senderUserId === peerUserId;
+}

@@ -8,6 +8,9 @@ import type { CallView, Media, Metadata } from "./schemas";
  *
  *   ringing ──accept──▶ active ──end──▶ ended (hangup)
  *   ringing ──decline (every callee)──▶ ended (declined)
+ *
+ * A callee who declined, and once the call is answered every callee but the one who answered,
+ * is out of the call: the room closes their sockets and they may no longer join or act.
  *   ringing ──end by caller──▶ ended (cancelled); by a callee ──▶ ended (hangup)
  *   ringing ──ring timeout──▶ ended (missed)
  *   active  ──no socket for UNATTENDED_TIMEOUT──▶ ended (failed)
@@ -50,6 +53,10 @@ export type CallEvent =
 
 export type Effect =
   | { type: "notify"; notice: CallNotice }
+  /** Close these users' sockets and drop what waits for them or from them: they are out of the call. */
+  | { type: "dismiss"; userIds: string[]; reason: Exclude<Standing, "in"> }
+  /** Deliver what the answering callee sent before answering (held so no media flows before). */
+  | { type: "release-held"; userId: string }
   /** Tell connected sockets the new state; close them all if the call ended. */
   | { type: "broadcast-state" }
   /** Delete the room's storage: the call ended longer ago than the retention period. */
@@ -66,6 +73,25 @@ export function roleOf(call: Call, userId: string): Role | undefined {
   if (call.caller === userId) return "caller";
   return call.callees.includes(userId) ? "callee" : undefined;
 }
+
+/** Whether a participant is still in the call, or why not. */
+export type Standing = "in" | "declined" | "answered-elsewhere";
+
+/** A participant's standing: a callee leaves the call by declining, or when another callee answers. */
+export function standingOf(call: Call, userId: string): Standing {
+  if (call.declined.includes(userId)) return "declined";
+  if (call.answeredBy !== undefined && userId !== call.caller && userId !== call.answeredBy) return "answered-elsewhere";
+  return "in";
+}
+
+/** Why someone out of the call may not join or act, in a client author's words. */
+export const OUT_OF_CALL: Record<Exclude<Standing, "in">, string> = {
+  declined: "you declined this call",
+  "answered-elsewhere": "another callee answered this call",
+};
+
+/** The users who still take part: the caller, the callee who answered, or every callee still rung. */
+export const inCall = (call: Call): string[] => [call.caller, ...call.callees].filter((userId) => standingOf(call, userId) === "in");
 
 /** A new ringing call, and the incoming-call notification for every callee. */
 export function createCall(
@@ -97,11 +123,14 @@ export function transition(call: Call, event: CallEvent, now: number, limits: Ca
       const refused = refuse(call, event.userId, "accept");
       if (refused) return refused;
       const answered: Call = { ...call, state: "active", answeredAt: now, answeredBy: event.userId };
+      const others = call.callees.filter((callee) => callee !== event.userId);
       return {
         ok: true,
         call: answered,
         effects: [
           { type: "broadcast-state" },
+          ...(others.length > 0 ? [{ type: "dismiss", userIds: others, reason: "answered-elsewhere" } as const] : []),
+          { type: "release-held", userId: event.userId },
           // Stops the ringing everywhere else: the answering callee's other devices and other callees.
           notify(answered, "call-answered", ringingCallees(call), now, { answeredBy: event.userId }),
         ],
@@ -113,13 +142,19 @@ export function transition(call: Call, event: CallEvent, now: number, limits: Ca
       const declined = [...call.declined, event.userId];
       if (declined.length < call.callees.length) {
         // Others are still being rung; only this callee's devices stop.
-        return { ok: true, call: { ...call, declined }, effects: [notify(call, "call-ended", [event.userId], now, { reason: "declined" })] };
+        return {
+          ok: true,
+          call: { ...call, declined },
+          effects: [{ type: "dismiss", userIds: [event.userId], reason: "declined" }, notify(call, "call-ended", [event.userId], now, { reason: "declined" })],
+        };
       }
       return end({ ...call, declined }, "declined", now, [event.userId]);
     }
     case "end": {
       if (!roleOf(call, event.userId)) return { ok: false, code: "forbidden", message: "not a participant of this call" };
       if (call.state === "ended") return { ok: false, code: "conflict", message: "the call has already ended" };
+      const standing = standingOf(call, event.userId);
+      if (standing !== "in") return { ok: false, code: "forbidden", message: OUT_OF_CALL[standing] };
       const reason = call.state === "ringing" && event.userId === call.caller ? "cancelled" : "hangup";
       return end(call, reason, now);
     }

@@ -57,7 +57,12 @@ export type RelayedFrame = Extract<ClientFrame, { type: "offer" | "answer" | "ca
 export const ParticipantSchema = z.object({ userId: z.string(), connectionId: ConnectionId }).strict();
 export type Participant = z.output<typeof ParticipantSchema>;
 
-export const LeaveReasonSchema = z.enum(["closed", "replaced", "call-ended", "kicked"]);
+/**
+ * Why a socket left: closed by its client, replaced by the same user's newer socket, the call
+ * ended, kicked for breaking a limit, or its callee is out of the call (declined; another callee
+ * answered).
+ */
+export const LeaveReasonSchema = z.enum(["closed", "replaced", "call-ended", "kicked", "declined", "answered-elsewhere"]);
 export type LeaveReason = z.output<typeof LeaveReasonSchema>;
 
 export const FrameErrorCodeSchema = z.enum([
@@ -68,6 +73,7 @@ export const FrameErrorCodeSchema = z.enum([
   "conflict",
   "forbidden",
   "call_ended",
+  "internal",
 ]);
 export type FrameErrorCode = z.output<typeof FrameErrorCodeSchema>;
 
@@ -85,11 +91,15 @@ export const ServerFrameSchema = z.discriminatedUnion("type", [
       state: CallStateSchema,
       reason: EndReasonSchema.optional(),
       participants: z.array(ParticipantSchema),
+      /** Who placed the call: a callee's peer. */
+      caller: z.string().optional(),
+      /** Who answered, once someone has: the caller's peer. */
+      answeredBy: z.string().optional(),
     })
     .strict(),
   z.object({ type: z.literal("participant-joined"), participant: ParticipantSchema }).strict(),
   z.object({ type: z.literal("participant-left"), participant: ParticipantSchema, reason: LeaveReasonSchema }).strict(),
-  z.object({ type: z.literal("state"), state: CallStateSchema, reason: EndReasonSchema.optional() }).strict(),
+  z.object({ type: z.literal("state"), state: CallStateSchema, reason: EndReasonSchema.optional(), answeredBy: z.string().optional() }).strict(),
   OfferFrame.omit(noTo).extend(from),
   AnswerFrame.omit(noTo).extend(from),
   CandidateFrame.omit(noTo).extend(from),
@@ -100,8 +110,32 @@ export const ServerFrameSchema = z.discriminatedUnion("type", [
 
 export type ServerFrame = z.output<typeof ServerFrameSchema>;
 
+/** How deeply a frame's JSON may nest (a `message`'s `data` is the app's; 32 levels is plenty). */
+export const MAX_FRAME_DEPTH = 32;
+
+/**
+ * The deepest nesting of objects and arrays in JSON `text`, counted without parsing it, so that
+ * a frame of ten thousand `[` never reaches a recursive validator or serializer.
+ */
+export function jsonDepth(text: string): number {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const char = text.charCodeAt(i);
+    if (inString) {
+      if (char === 0x5c) i++; // backslash: skip the escaped character
+      else if (char === 0x22) inString = false;
+    } else if (char === 0x22) inString = true;
+    else if (char === 0x5b || char === 0x7b) deepest = Math.max(deepest, ++depth);
+    else if (char === 0x5d || char === 0x7d) depth--;
+  }
+  return deepest;
+}
+
 /** Parses one text frame; the error says what is wrong in words a client author can act on. */
 export function parseClientFrame(text: string): { ok: true; frame: ClientFrame } | { ok: false; message: string } {
+  if (jsonDepth(text) > MAX_FRAME_DEPTH) return { ok: false, message: `frame nests deeper than ${MAX_FRAME_DEPTH} levels` };
   let json: unknown;
   try {
     json = JSON.parse(text);

@@ -4,10 +4,23 @@ import { getConfig, type Config } from "../platform/config";
 import { jsonError } from "../platform/errors";
 import { randomId } from "../platform/ids";
 import { log } from "../platform/log";
-import { createCall, nextAlarm, publicView, roleOf, transition, type Call, type CallEvent, type Effect, type Role } from "./machine";
+import {
+  createCall,
+  inCall,
+  nextAlarm,
+  OUT_OF_CALL,
+  publicView,
+  roleOf,
+  standingOf,
+  transition,
+  type Call,
+  type CallEvent,
+  type Effect,
+  type Role,
+} from "./machine";
 import type { Notifier } from "./notice";
 import { NoticeOutbox } from "./outbox";
-import { PENDING_MAX_BYTES, PENDING_MAX_FRAMES, PendingFrames } from "./pending";
+import { PENDING_MAX_BYTES, PENDING_MAX_CALL_BYTES, PENDING_MAX_FRAMES, PendingFrames } from "./pending";
 import { parseClientFrame, type LeaveReason, type Participant, type RelayedFrame, type ServerFrame } from "./protocol";
 import { FrameRateLimiter } from "./rate-limit";
 import type { CallView, Media, Metadata } from "./schemas";
@@ -97,6 +110,8 @@ export class CallRoom extends DurableObject<Env> {
     const role = roleOf(call, userId);
     if (!role) return jsonError("forbidden", "not a participant of this call");
     if (call.state === "ended") return jsonError("conflict", `the call has ended (${call.endReason})`);
+    const standing = standingOf(call, userId);
+    if (standing !== "in") return jsonError("forbidden", OUT_OF_CALL[standing]);
 
     const open = this.openSockets();
     const previous = open.filter((ws) => this.attachmentOf(ws).userId === userId);
@@ -122,6 +137,8 @@ export class CallRoom extends DurableObject<Env> {
       state: call.state,
       ...(call.endReason ? { reason: call.endReason } : {}),
       participants,
+      caller: call.caller,
+      ...(call.answeredBy !== undefined ? { answeredBy: call.answeredBy } : {}),
     });
     for (const frame of this.pending.take(userId)) server.send(frame);
     this.broadcast({ type: "participant-joined", participant: participantOf(me) }, server);
@@ -137,6 +154,16 @@ export class CallRoom extends DurableObject<Env> {
   // ── Hibernation API handlers ─────────────────────────────────────────────────────────────
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    try {
+      await this.onFrame(ws, message);
+    } catch (error) {
+      // A bug must cost one frame, never the room: the sender hears of it, the log says what.
+      log("error", "frame_failed", { error: error instanceof Error ? error.name : "unknown", message: error instanceof Error ? error.message : String(error) });
+      if (isOpen(ws)) send(ws, { type: "error", code: "internal", message: "the room could not handle this frame" });
+    }
+  }
+
+  private async onFrame(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
     const me = this.attachmentOf(ws);
     // Frames still in flight from a socket the room has closed are dropped.
     if (me.leaving) return;
@@ -177,6 +204,11 @@ export class CallRoom extends DurableObject<Env> {
     const call = this.call ?? this.load();
     if (!call || call.state === "ended") {
       send(ws, { type: "error", code: "call_ended", message: "the call has ended" });
+      return;
+    }
+    const standing = standingOf(call, me.userId);
+    if (standing !== "in") {
+      send(ws, { type: "error", code: "forbidden", message: OUT_OF_CALL[standing] });
       return;
     }
     switch (frame.type) {
@@ -265,10 +297,19 @@ export class CallRoom extends DurableObject<Env> {
 
     if (call.state === "ended") this.pending.clear();
     if (effects.some((effect) => effect.type === "broadcast-state")) {
-      this.broadcast({ type: "state", state: call.state, ...(call.endReason ? { reason: call.endReason } : {}) });
+      this.broadcast({
+        type: "state",
+        state: call.state,
+        ...(call.endReason ? { reason: call.endReason } : {}),
+        ...(call.state === "active" && call.answeredBy !== undefined ? { answeredBy: call.answeredBy } : {}),
+      });
       if (call.state === "ended") {
         for (const ws of this.openSockets()) this.closeSocket(ws, CLOSE.normal, "call ended", "call-ended");
       }
+    }
+    for (const effect of effects) {
+      if (effect.type === "dismiss") this.dismiss(effect.userIds, effect.reason);
+      else if (effect.type === "release-held") this.releaseHeld(call, effect.userId);
     }
     // Not awaited: whoever caused this (POST /v1/calls, an accept) is answered without waiting for
     // the queue. The outbox keeps the notices, and the alarm retries them, until the notifier has them.
@@ -308,27 +349,55 @@ export class CallRoom extends DurableObject<Env> {
   private relay(ws: WebSocket, me: Attachment, call: Call, frame: RelayedFrame): void {
     const { to, ...rest } = frame;
     const text = JSON.stringify({ ...rest, from: participantOf(me) });
-    if (to !== undefined) {
-      const target = this.ctx.getWebSockets(`c:${to}`).find(isOpen);
-      if (!target || target === ws) {
-        send(ws, { type: "error", code: "unknown_recipient", message: `no connection ${to} in this call` });
-        return;
-      }
-      target.send(text);
+    // A callee's session description and candidates wait until it answers: no media before that.
+    if (call.state === "ringing" && me.role === "callee" && frame.type !== "message") {
+      if (!this.pending.holdFrom(me.userId, { text, ...(to !== undefined ? { to } : {}) })) send(ws, queueFull("what you send before answering waits for your answer, and the room holds no more of it"));
       return;
     }
-    for (const userId of [call.caller, ...call.callees]) {
-      if (userId === me.userId || call.declined.includes(userId)) continue;
+    const problem = this.route(me.userId, call, text, to, ws);
+    if (problem) send(ws, problem);
+  }
+
+  /**
+   * Delivers a relayed frame to connection `to`, or to everyone else still in the call (kept for
+   * those not connected). Returns what to tell the sender when it could not.
+   */
+  private route(sender: string, call: Call, text: string, to: string | undefined, senderSocket?: WebSocket): ServerFrame | undefined {
+    if (to !== undefined) {
+      const target = this.ctx.getWebSockets(`c:${to}`).find((socket) => isOpen(socket) && !this.attachmentOf(socket).leaving);
+      if (!target || target === senderSocket) return { type: "error", code: "unknown_recipient", message: `no connection ${to} in this call` };
+      target.send(text);
+      return undefined;
+    }
+    const dropped: string[] = [];
+    for (const userId of inCall(call)) {
+      if (userId === sender) continue;
       const sockets = this.ctx.getWebSockets(`u:${userId}`).filter(isOpen);
       if (sockets.length > 0) {
         for (const socket of sockets) socket.send(text);
       } else if (!this.pending.hold(userId, text)) {
-        send(ws, {
-          type: "error",
-          code: "recipient_queue_full",
-          message: `${userId} is not connected and has ${PENDING_MAX_FRAMES} frames or ${PENDING_MAX_BYTES} bytes waiting; frame dropped for them`,
-        });
+        dropped.push(userId);
       }
+    }
+    return dropped.length > 0 ? queueFull(`not delivered to ${dropped.join(", ")}: not connected, and the room keeps no more frames for them`) : undefined;
+  }
+
+  /** Closes the sockets of users who are out of the call and drops their frames. */
+  private dismiss(userIds: string[], reason: "declined" | "answered-elsewhere"): void {
+    for (const userId of userIds) {
+      this.pending.forget(userId);
+      for (const ws of this.ctx.getWebSockets(`u:${userId}`)) {
+        if (isOpen(ws) && !this.attachmentOf(ws).leaving) this.closeSocket(ws, CLOSE.normal, OUT_OF_CALL[reason], reason);
+      }
+    }
+  }
+
+  /** Relays, in order, what the answering callee sent while the call was ringing. */
+  private releaseHeld(call: Call, userId: string): void {
+    const sender = this.ctx.getWebSockets(`u:${userId}`).find(isOpen);
+    for (const frame of this.pending.takeFrom(userId)) {
+      const problem = this.route(userId, call, frame.text, frame.to);
+      if (problem && sender) send(sender, problem);
     }
   }
 
@@ -379,6 +448,12 @@ const encoder = new TextEncoder();
 const isOpen = (ws: WebSocket) => ws.readyState === WebSocket.OPEN;
 const participantOf = ({ userId, connectionId }: Participant): Participant => ({ userId, connectionId });
 const send = (ws: WebSocket, frame: ServerFrame) => ws.send(JSON.stringify(frame));
+
+const queueFull = (why: string): ServerFrame => ({
+  type: "error",
+  code: "recipient_queue_full",
+  message: `frame dropped: ${why} (at most ${PENDING_MAX_FRAMES} frames or ${PENDING_MAX_BYTES} bytes per person, ${PENDING_MAX_CALL_BYTES} bytes per call)`,
+});
 
 function closeQuietly(ws: WebSocket, code: number, reason: string): void {
   // 1005, 1006 and 1015 are reserved for the runtime's own reports and throw if sent.

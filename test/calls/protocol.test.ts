@@ -3,7 +3,19 @@
  */
 import { describe, expect, it } from "vitest";
 import { subprotocolToken } from "../../src/auth/subprotocol";
-import { parseClientFrame } from "../../src/calls/protocol";
+import { jsonDepth, parseClientFrame } from "../../src/calls/protocol";
+
+describe("jsonDepth", () => {
+  it.each([
+    ["1", 0],
+    ['"[[[{"', 0],
+    ['{"a":[1,{"b":[]}]}', 4],
+    ['{"a":"\\"[[[","b":[]}', 2],
+    ['{"a":"\\\\","b":[[]]}', 3],
+  ])("counts %s as %i levels, brackets in strings aside", (text, depth) => {
+    expect(jsonDepth(text)).toBe(depth);
+  });
+});
 
 describe("parseClientFrame", () => {
   it.each([

@@ -138,7 +138,7 @@ describe("call REST lifecycle", () => {
     // The same query sees a real call's tables.
     const { stub } = await createdCall(user("alice"), [user("bob")]);
     const tables = await runInDurableObject(stub, (_room, state) => state.storage.sql.exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_%' ESCAPE '\\' AND name NOT LIKE 'sqlite%'").toArray());
-    expect(tables.map((table) => table.name).sort()).toEqual(["outbox", "pending"]);
+    expect(tables.map((table) => table.name).sort()).toEqual(["held", "outbox", "pending"]);
   });
 });
 
@@ -247,8 +247,8 @@ describe("signaling", () => {
     expect(await caller.next("participant-joined")).toEqual({ type: "participant-joined", participant: { userId: bob, connectionId: calleeId } });
 
     callee.send({ type: "accept" });
-    expect(await callee.next("state")).toEqual({ type: "state", state: "active" });
-    expect(await caller.next("state")).toEqual({ type: "state", state: "active" });
+    expect(await callee.next("state")).toEqual({ type: "state", state: "active", answeredBy: bob });
+    expect(await caller.next("state")).toEqual({ type: "state", state: "active", answeredBy: bob });
 
     callee.send({ type: "answer", sdp: SDP, to: me.connectionId });
     callee.send({ type: "candidate", candidate: null });
@@ -445,7 +445,7 @@ describe("signaling", () => {
     expect(await a.next("participant-left")).toMatchObject({ participant: { userId: bob }, reason: "replaced" });
     expect(await a.next("participant-joined")).toMatchObject({ participant: { userId: bob } });
     b3.send({ type: "accept" });
-    expect(await a.next("state")).toEqual({ type: "state", state: "active" });
+    expect(await a.next("state")).toEqual({ type: "state", state: "active", answeredBy: bob });
     a.close();
     b3.close();
   });
@@ -468,10 +468,191 @@ describe("signaling", () => {
     a.send({ type: "offer", sdp: SDP });
     expect(await b.next("offer")).toEqual({ type: "offer", sdp: SDP, from: { userId: alice, connectionId: aliceId } });
     b.send({ type: "answer", sdp: SDP, to: aliceId });
-    expect(await a.next("answer")).toEqual({ type: "answer", sdp: SDP, from: { userId: bob, connectionId: bobId } });
     b.send({ type: "accept" });
-    expect(await a.next("state")).toEqual({ type: "state", state: "active" });
+    expect(await a.next("state")).toEqual({ type: "state", state: "active", answeredBy: bob });
+    expect(await a.next("answer")).toEqual({ type: "answer", sdp: SDP, from: { userId: bob, connectionId: bobId } });
     a.close();
     b.close();
+  });
+});
+
+describe("room integrity", () => {
+  /** A ringing call with `count` callees, the caller and every callee connected and welcomed. */
+  async function groupCall(count: number) {
+    const caller = user("alice");
+    const callees = Array.from({ length: count }, (_, i) => user(`callee${i}`));
+    const { callId } = await placeCall(caller, callees);
+    const a = await connect(callId, caller);
+    const aliceId = ((await a.next("welcome")).you as { connectionId: string }).connectionId;
+    const clients = [];
+    for (const callee of callees) {
+      const client = await connect(callId, callee);
+      await client.next("welcome");
+      clients.push(client);
+    }
+    // Drain the joins: each earlier callee saw every later one join, the caller saw them all.
+    for (let i = 0; i < count; i++) await a.next("participant-joined");
+    for (const [i, client] of clients.entries()) for (let j = i + 1; j < count; j++) await client.next("participant-joined");
+    return { callId, caller, callees, a, aliceId, clients };
+  }
+
+  /**
+   * A ping the room itself answers, in order with the frames before it (the exact text
+   * `{"type":"ping"}` is answered by the runtime at once, possibly before earlier frames ran).
+   */
+  const PING_IN_ORDER = '{ "type": "ping" }';
+
+  /** Proves nothing else is queued for `client` by a ping whose pong must be the very next frame. */
+  async function nothingElseFor(client: Awaited<ReturnType<typeof connect>>) {
+    client.send(PING_IN_ORDER);
+    expect(await client.next()).toEqual({ type: "pong" });
+  }
+
+  it("holds a callee's answer and candidates until it accepts, then delivers them in order; messages pass at once", async () => {
+    const { a, b, bob, bobId } = await connectedPair();
+    a.send({ type: "offer", sdp: SDP });
+    expect(await b.next("offer")).toMatchObject({ sdp: SDP });
+    b.send({ type: "answer", sdp: SDP });
+    b.send({ type: "candidate", candidate: candidate(1) });
+    b.send({ type: "candidate", candidate: null });
+    b.send({ type: "message", data: "ringing on my side" });
+    // Only the message reached the caller: no media can start before bob picks up.
+    expect(await a.next("message")).toMatchObject({ data: "ringing on my side" });
+    await nothingElseFor(a);
+
+    b.send({ type: "accept" });
+    const from = { userId: bob, connectionId: bobId };
+    expect(await a.next("state")).toEqual({ type: "state", state: "active", answeredBy: bob });
+    expect(await a.next("answer")).toEqual({ type: "answer", sdp: SDP, from });
+    expect(await a.next("candidate")).toEqual({ type: "candidate", candidate: candidate(1), from });
+    expect(await a.next("candidate")).toEqual({ type: "candidate", candidate: null, from });
+    // Once answered, frames flow straight through.
+    b.send({ type: "candidate", candidate: candidate(2) });
+    expect(await a.next("candidate")).toEqual({ type: "candidate", candidate: candidate(2), from });
+    a.close();
+    b.close();
+  });
+
+  it("holds frames of a callee who answers over REST, and releases them then", async () => {
+    const { callId, a, b, bob } = await connectedPair();
+    b.send({ type: "answer", sdp: SDP });
+    await nothingElseFor(a);
+    expect((await api(bob, "POST", `/v1/calls/${callId}/accept`)).status).toBe(200);
+    expect(await a.next("state")).toMatchObject({ state: "active", answeredBy: bob });
+    expect(await a.next("answer")).toMatchObject({ sdp: SDP, from: { userId: bob } });
+    a.close();
+    b.close();
+  });
+
+  it("a callee who declines is out: its socket closes, its held frames are dropped, it can no longer join or act", async () => {
+    const { callId, callees, a, clients } = await groupCall(2);
+    const [bob, carol] = callees as [string, string];
+    const [b, c] = clients as [Awaited<ReturnType<typeof connect>>, Awaited<ReturnType<typeof connect>>];
+    b.send({ type: "answer", sdp: SDP });
+    b.send({ type: "decline" });
+    expect(await b.closure()).toEqual({ code: 1000, reason: "you declined this call" });
+    expect(await a.next("participant-left")).toMatchObject({ participant: { userId: bob }, reason: "declined" });
+    expect(await c.next("participant-left")).toMatchObject({ participant: { userId: bob }, reason: "declined" });
+
+    const refused = await upgrade(callId, bob);
+    expect(refused.status).toBe(403);
+    expect(await errorOf(refused)).toEqual({ code: "forbidden", message: "you declined this call" });
+    expect((await api(bob, "POST", `/v1/calls/${callId}/end`)).status).toBe(403);
+    expect((await api(bob, "POST", `/v1/calls/${callId}/accept`)).status).toBe(409);
+    // The call rings on for carol; bob could not end it for her.
+    expect(((await (await api(bob, "GET", `/v1/calls/${callId}`)).json()) as { state: string }).state).toBe("ringing");
+
+    c.send({ type: "accept" });
+    expect(await a.next("state")).toMatchObject({ state: "active", answeredBy: carol });
+    // bob's held answer was dropped with him.
+    await nothingElseFor(a);
+    a.close();
+    c.close();
+  });
+
+  it("once a callee accepts, the other callees' sockets close (answered elsewhere) and they can no longer join or act", async () => {
+    const { callId, callees, a, clients } = await groupCall(3);
+    const [bob, carol, dave] = callees as [string, string, string];
+    const [b, c, d] = clients as [Awaited<ReturnType<typeof connect>>, Awaited<ReturnType<typeof connect>>, Awaited<ReturnType<typeof connect>>];
+    c.send({ type: "answer", sdp: "carol's answer" });
+    d.send({ type: "candidate", candidate: candidate(4) });
+    b.send({ type: "accept" });
+
+    expect(await a.next("state")).toMatchObject({ state: "active", answeredBy: bob });
+    const left = [await a.next("participant-left"), await a.next("participant-left")];
+    expect(left.map((frame) => [(frame.participant as { userId: string }).userId, frame.reason]).sort()).toEqual(
+      [
+        [carol, "answered-elsewhere"],
+        [dave, "answered-elsewhere"],
+      ].sort(),
+    );
+    for (const other of [c, d]) {
+      expect(await other.next("state")).toMatchObject({ state: "active", answeredBy: bob });
+      expect(await other.closure()).toEqual({ code: 1000, reason: "another callee answered this call" });
+    }
+    // Neither carol's answer nor dave's candidate ever reaches the caller.
+    await nothingElseFor(a);
+
+    for (const out of [carol, dave]) {
+      const refused = await upgrade(callId, out);
+      expect(refused.status).toBe(403);
+      expect((await errorOf(refused)).message).toBe("another callee answered this call");
+      expect((await api(out, "POST", `/v1/calls/${callId}/end`)).status).toBe(403);
+    }
+    // The two who are in the call talk on.
+    a.send({ type: "offer", sdp: SDP });
+    expect(await b.next("state")).toMatchObject({ state: "active" });
+    expect((await b.next("participant-left")).reason).toBe("answered-elsewhere");
+    expect((await b.next("participant-left")).reason).toBe("answered-elsewhere");
+    expect(await b.next("offer")).toMatchObject({ sdp: SDP });
+    a.close();
+    b.close();
+  });
+
+  it("answers a deeply nested frame with an error frame and keeps the socket", async () => {
+    const { a, b } = await connectedPair();
+    const nested = (depth: number) => `{"type":"message","data":${"[".repeat(depth - 1)}${"]".repeat(depth - 1)}}`;
+    a.send(nested(20_000));
+    expect(await a.next("error")).toMatchObject({ code: "invalid_frame", message: "frame nests deeper than 32 levels" });
+    a.send(nested(33));
+    expect(await a.next("error")).toMatchObject({ code: "invalid_frame" });
+    // 32 levels, and brackets inside strings, are fine.
+    a.send(nested(32));
+    expect(await b.next("message")).toMatchObject({ type: "message" });
+    a.send({ type: "message", data: "[".repeat(5000) });
+    expect(await b.next("message")).toMatchObject({ data: "[".repeat(5000) });
+    await nothingElseFor(a);
+    a.close();
+    b.close();
+  });
+
+  it("caps the bytes waiting in one call, whoever they wait for", async () => {
+    const caller = user("alice");
+    const callees = Array.from({ length: 6 }, (_, i) => user(`away${i}`));
+    const { callId } = await placeCall(caller, callees);
+    const a = await connect(callId, caller);
+    await a.next("welcome");
+    // Nobody else is connected: every frame waits for six people (~6 × 60 KB).
+    const big = { type: "message", data: "x".repeat(60_000) };
+    let firstRefused: number | undefined;
+    for (let n = 0; n < 16 && firstRefused === undefined; n++) {
+      a.send(big);
+      a.send(PING_IN_ORDER);
+      const reply = await a.next();
+      if (reply.type === "error") {
+        expect(reply).toMatchObject({ code: "recipient_queue_full" });
+        expect(await a.next("pong")).toEqual({ type: "pong" });
+        firstRefused = n;
+      } else expect(reply).toEqual({ type: "pong" });
+    }
+    // One person's share (1 MiB) would take 17 frames; the call's 4 MiB ran out long before.
+    expect(firstRefused).toBeDefined();
+    expect(firstRefused!).toBeLessThan(13);
+    const stored = await runInDurableObject(stubOf(callId), (_room, state) =>
+      state.storage.sql.exec<{ bytes: number }>("SELECT COALESCE(SUM(bytes), 0) AS bytes FROM pending").one().bytes,
+    );
+    expect(stored).toBeLessThanOrEqual(4 * 1024 * 1024);
+    expect(stored).toBeGreaterThan(3 * 1024 * 1024);
+    a.close();
   });
 });

@@ -4,7 +4,7 @@
  * browsers: test/e2e.
  */
 import { describe, expect, it } from "vitest";
-import { CALLEE_RESTART_GRACE_MS, DISCONNECTED_GRACE_MS, iceRefreshDelayMs, iceRestartDelayMs, onRemoteDescription, reconnectDelayMs, shouldOffer } from "../../client/src/negotiation";
+import { CALLEE_RESTART_GRACE_MS, DISCONNECTED_GRACE_MS, iceRefreshDelayMs, iceRestartDelayMs, isFromPeer, onRemoteDescription, reconnectDelayMs, shouldOffer } from "../../client/src/negotiation";
 
 describe("onRemoteDescription (perfect negotiation)", () => {
   const stable = { makingOffer: false, isSettingRemoteAnswerPending: false, signalingState: "stable" as const };
@@ -60,5 +60,15 @@ describe("iceRefreshDelayMs", () => {
     ["already expired: in 5 s", "2026-11-24T11:00:00Z", 5_000],
   ])("%s", (_name, expiresAt, delay) => {
     expect(iceRefreshDelayMs(expiresAt, now)).toBe(delay);
+  });
+});
+
+describe("isFromPeer", () => {
+  it("lets only the call's other side drive the peer connection", () => {
+    expect(isFromPeer("alice", "alice")).toBe(true);
+    // A third user in the room (another callee, anyone) never does.
+    expect(isFromPeer("mallory", "alice")).toBe(false);
+    // The caller before anyone answered has no peer yet.
+    expect(isFromPeer("bob", undefined)).toBe(false);
   });
 });
