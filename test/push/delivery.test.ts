@@ -17,7 +17,9 @@ import { pushContext } from "../../src/push/context";
 import { deliverToDevice } from "../../src/push/delivery";
 import type { PushJob } from "../../src/push/jobs";
 import type { PushNotification } from "../../src/push/notifications";
+import { randomId } from "../../src/platform/ids";
 import { api, placeCall, user } from "../support/calls";
+import type { CallRoom } from "../support/worker";
 import { android, apnsToken, fcmToken, iphone, received, receivedAtLeast, script } from "../support/push";
 import { authHeader } from "../support/tokens";
 
@@ -86,6 +88,33 @@ describe("calls notify devices", () => {
     const [, missed] = await receivedAtLeast(phone.token, 2);
     expect(body<FcmBody>(missed!).message.data).toMatchObject({ type: "missed-call", callId });
     expect(body<FcmBody>(missed!).message.notification).toEqual({ title: "Missed call", body: `You missed a call from ${alice}` });
+  });
+
+  it("rings exactly once when the queue refuses the call's notice twice, then takes it (the room's outbox, retried by its alarm)", async () => {
+    const [alice, bob] = [user("alice"), user("bob")];
+    const phone = await android(bob);
+    const callId = randomId(16);
+    const stub = env.CALL_ROOM.get(env.CALL_ROOM.idFromName(callId));
+    const attempts = () => runInDurableObject(stub, (room: CallRoom) => room.recorder.attempts);
+    await runInDurableObject(stub, (room: CallRoom) => room.recorder.failNext(2));
+    const errors = vi.spyOn(console, "error").mockImplementation(() => {});
+
+    expect((await stub.create({ callId, caller: alice, callees: [bob], media: "audio" })).ok).toBe(true);
+    await vi.waitFor(async () => expect(await attempts()).toBe(1));
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    expect(await attempts()).toBe(2);
+    expect(await received(phone.token)).toEqual([]);
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    expect(await attempts()).toBe(3);
+
+    const [ring] = await receivedAtLeast(phone.token, 1);
+    expect(body<FcmBody>(ring!).message.data).toMatchObject({ type: "incoming-call", callId });
+    // Nothing is left to send: a further alarm run (the ring timeout's) sends no second ring.
+    await runDurableObjectAlarm(stub);
+    expect(await attempts()).toBe(3);
+    expect(await received(phone.token)).toHaveLength(1);
+    expect(errors.mock.calls.map((call) => JSON.parse(String(call[0])).event)).toEqual(["notify_failed", "notify_failed"]);
+    errors.mockRestore();
   });
 });
 
