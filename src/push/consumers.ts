@@ -3,7 +3,7 @@ import { eachLimited } from "../platform/concurrency";
 import { log } from "../platform/log";
 import { pushContext, SEND_CONCURRENCY, type PushContext } from "./context";
 import { deliverToDevice, sendToTopic, type DeviceResult } from "./delivery";
-import { fanOut } from "./fanout";
+import { fanOut, fanOutTopicPage } from "./fanout";
 import { PushJobSchema, type DeliverJob } from "./jobs";
 import { retryDelaySeconds } from "./outcome";
 
@@ -24,10 +24,15 @@ export async function consumePushBatch(batch: MessageBatch<unknown>, env: Env): 
       return;
     }
     // This attempt's number over the whole cycle, for the back-off.
-    const attempt = message.attempts + (job.type === "fanout" ? 0 : (job.priorAttempts ?? 0));
+    const attempt = message.attempts + (job.type === "fanout" || job.type === "topic-members" ? 0 : (job.priorAttempts ?? 0));
     try {
       if (job.type === "fanout") {
         await fanOut(push, job, message.attempts);
+        message.ack();
+        return;
+      }
+      if (job.type === "topic-members") {
+        await fanOutTopicPage(push, job);
         message.ack();
         return;
       }
@@ -44,8 +49,8 @@ export async function consumePushBatch(batch: MessageBatch<unknown>, env: Env): 
 /** A deliver job: the fan-out's snapshot of the device on the first try, KV's current one after. */
 async function deliverJob(push: PushContext, job: DeliverJob, queueAttempts: number): Promise<DeviceResult | undefined> {
   const device = job.device && queueAttempts === 1 ? job.device : await getDevice(push.env.DEVICES, job.userId, job.deviceId);
-  // Deleted since: nothing to send.
-  if (!device) return undefined;
+  // Deleted since: nothing to send. Of another provider than asked: reached some other way.
+  if (!device || (job.onlyProvider && device.provider !== job.onlyProvider)) return undefined;
   return deliverToDevice(push, job.notification, device);
 }
 

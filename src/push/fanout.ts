@@ -2,7 +2,8 @@ import type { Device } from "../devices/device";
 import { listDevices } from "../devices/store";
 import { log } from "../platform/log";
 import type { PushContext } from "./context";
-import { enqueueDeliveries, type FanoutJob, type PushJob } from "./jobs";
+import { enqueueDeliveries, type FanoutJob, type PushJob, type TopicMembersJob } from "./jobs";
+import { MEMBERS_PER_PAGE, topicMembersPage } from "./topics";
 import { retryDelaySeconds } from "./outcome";
 
 /** Every device of each user (one KV list per user). */
@@ -33,6 +34,31 @@ export async function fanOut(push: PushContext, job: FanoutJob, queueAttempts: n
     return;
   }
   log("info", "push_fanout", { kind: job.notification.kind, notificationId: job.notification.id, devices: devices.length });
+}
+
+/**
+ * One page of a topic's members: a deliver job for each (the device is read when it is sent,
+ * skipped unless it is of `onlyProvider`), then the job for the next page. One KV `list` per job,
+ * however large the topic. Queueing the next page last means a failure part-way is retried from
+ * this page: a member may then get the notification twice, never not at all.
+ */
+export async function fanOutTopicPage(push: PushContext, job: TopicMembersJob): Promise<void> {
+  const page = await topicMembersPage(push.env.DEVICES, job.topic, job.cursor);
+  if (page.members.length > 0) {
+    await push.env.PUSH_QUEUE.sendBatch(
+    page.members.map((member) => ({
+      body: {
+        type: "deliver",
+        notification: job.notification,
+        userId: member.userId,
+        deviceId: member.deviceId,
+          ...(job.onlyProvider ? { onlyProvider: job.onlyProvider } : {}),
+        } satisfies PushJob,
+      })),
+    );
+  }
+  if (page.cursor) await push.env.PUSH_QUEUE.send({ ...job, cursor: page.cursor } satisfies PushJob);
+  log("info", "push_topic_page", { notificationId: job.notification.id, topic: job.topic, members: page.members.length, more: page.cursor !== undefined, pageSize: MEMBERS_PER_PAGE });
 }
 
 /** Whether a device comes after `mark` in the fan-out's order. */

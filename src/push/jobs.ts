@@ -11,9 +11,19 @@ import { MAX_ATTEMPTS } from "./outcome";
  *   deliver ──▶ FCM / APNs (or the log provider) ──▶ delivered | dead (token removed)
  *                                                  | retry (queue retry with back-off) | failed
  *   topic {notification, topic} ──▶ FCM topic message (a retry of /v1/push/send's topic send)
+ *   topic-members {notification, topic, cursor?} ──▶ deliver × (one KV page) + topic-members {next cursor}
  *
  * Exhausted retries go to the dead-letter queue; expired notifications are dropped.
+ *
+ * Every job is sized so that one consumer invocation (a batch of up to 100 messages, see
+ * wrangler.toml) stays under Workers KV's 1,000 operations per invocation: a fan-out lists at
+ * most {@link FANOUT_USERS_PER_JOB} users (one `list` each, a user has at most 20 devices), a
+ * topic-members job lists one page, and a delivery reads its device at most once and removes a
+ * dead token with at most five more — at most 8 operations per message, 800 per batch.
  */
+
+/** Users per fan-out job: one KV `list` each. */
+export const FANOUT_USERS_PER_JOB = 8;
 
 // Attempts made before the job was queued: /v1/push/send's inline first attempt.
 const PriorAttempts = z.number().int().min(0).max(MAX_ATTEMPTS).optional();
@@ -33,14 +43,40 @@ export const PushJobSchema = z.discriminatedUnion("type", [
     deviceId: z.string(),
     // The device as the fan-out listed it, so a first attempt needs no KV read (retries re-read).
     device: DeviceSchema.optional(),
+    // Only a device of this provider gets it (a topic's APNs members, when FCM reaches the rest itself).
+    onlyProvider: z.enum(["fcm", "apns"]).optional(),
     priorAttempts: PriorAttempts,
   }),
   z.object({ type: z.literal("topic"), notification: NotificationSchema, topic: z.string(), priorAttempts: PriorAttempts }),
+  z.object({
+    type: z.literal("topic-members"),
+    notification: NotificationSchema,
+    topic: z.string(),
+    // Where in the topic's KV listing this job starts (absent: the beginning).
+    cursor: z.string().optional(),
+    onlyProvider: z.enum(["fcm", "apns"]).optional(),
+  }),
 ]);
 
 export type PushJob = z.output<typeof PushJobSchema>;
 export type FanoutJob = Extract<PushJob, { type: "fanout" }>;
 export type DeliverJob = Extract<PushJob, { type: "deliver" }>;
+export type TopicMembersJob = Extract<PushJob, { type: "topic-members" }>;
+
+/** The fan-out messages for `userIds`: {@link FANOUT_USERS_PER_JOB} users each. */
+export function fanoutMessages(notification: PushNotification, userIds: readonly string[]): MessageSendRequest<PushJob>[] {
+  const unique = [...new Set(userIds)];
+  const messages: MessageSendRequest<PushJob>[] = [];
+  for (let start = 0; start < unique.length; start += FANOUT_USERS_PER_JOB) {
+    messages.push({ body: { type: "fanout", notification, userIds: unique.slice(start, start + FANOUT_USERS_PER_JOB) } });
+  }
+  return messages;
+}
+
+/** Sends `messages` in batches of the queue's limit (100). */
+export async function sendAll(queue: Queue, messages: readonly MessageSendRequest<PushJob>[]): Promise<void> {
+  for (let start = 0; start < messages.length; start += QUEUE_BATCH) await queue.sendBatch(messages.slice(start, start + QUEUE_BATCH));
+}
 
 /** The queue's limit per `sendBatch`. */
 const QUEUE_BATCH = 100;

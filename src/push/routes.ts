@@ -38,9 +38,16 @@ pushRoutes
       summary: "Send a custom or silent notification to users and/or a topic (scope push:send)",
       security: bearerSecurity,
       request: { body: { content: { "application/json": { schema: SendRequestSchema } }, required: true } },
-      responses: { 200: jsonContent(SendResultSchema, "Per-device outcomes of the first attempt"), ...failures },
+      responses: {
+        200: jsonContent(SendResultSchema, "Every device was tried: per-device outcomes of the first attempt"),
+        202: jsonContent(SendResultSchema, "Some devices are reached through the queue (more than 8 users, or a topic's members): see `queued`"),
+        ...failures,
+      },
     }),
-    async (c) => c.json(await sendPush(pushContext(c.env), c.req.valid("json")), 200),
+    async (c) => {
+      const { status, result } = await sendPush(pushContext(c.env), c.req.valid("json"));
+      return status === 202 ? c.json(result, 202) : c.json(result, 200);
+    },
   )
   .openapi(membershipRoute("subscribe"), async (c) =>
     c.json(await changeMembership(pushContext(c.env), c.var.principal.userId, c.req.valid("param").topic, c.req.valid("json").deviceIds, "subscribe"), 200),

@@ -6,11 +6,11 @@ import { UserIdSchema } from "../platform/ids";
 import { providerConfig, SEND_CONCURRENCY, type PushContext } from "./context";
 import { deliverToDevice, sendToTopic, type DeviceResult } from "./delivery";
 import { devicesOf } from "./fanout";
-import { enqueueDeliveries, type PushJob } from "./jobs";
+import { enqueueDeliveries, FANOUT_USERS_PER_JOB, fanoutMessages, sendAll, type PushJob } from "./jobs";
 import { fcmMessage, PayloadTooLarge } from "./messages";
 import type { PushNotification } from "./notifications";
 import { retryDelaySeconds } from "./outcome";
-import { TopicSchema, topicMembers } from "./topics";
+import { TopicSchema } from "./topics";
 
 /**
  * `POST /v1/push/send` (contract section 5.3): a custom or silent notification to users and/or a
@@ -18,6 +18,14 @@ import { TopicSchema, topicMembers } from "./topics";
  */
 const DEFAULT_TTL_SECONDS = 86_400;
 const MAX_TTL_SECONDS = 28 * 86_400;
+
+/**
+ * Users whose devices are sent to within the request: one fan-out job's worth (a `list` each, and
+ * for each of their at most 160 devices at most 5 operations to remove a dead token — 808 at
+ * worst). A request naming more goes through the queue's fan-out, so no invocation nears KV's
+ * 1,000 operations.
+ */
+export const INLINE_MAX_USERS = FANOUT_USERS_PER_JOB;
 
 export const SendRequestSchema = z
   .object({
@@ -65,28 +73,34 @@ export const SendResultSchema = z
     summary: z.object({ delivered: z.number(), retrying: z.number(), removed: z.number(), failed: z.number() }),
     devices: z.array(DeviceOutcomeSchema),
     topic: TopicOutcomeSchema.optional(),
+    queued: z
+      .object({
+        users: z.number().openapi({ description: "Users whose devices are reached through the queue (more than 8 named)" }),
+        topicMembers: z.boolean().openapi({ description: "The topic's members this service sends to itself (APNs devices, or all without FCM) are reached through the queue" }),
+      })
+      .optional(),
   })
   .openapi("PushSendResult");
 export type SendResult = z.output<typeof SendResultSchema>;
 
 /**
- * Sends `request` now: every named user's devices and the topic's APNs members one by one, the
- * topic's FCM members with one FCM topic message. Retries go to the queue with their back-off
- * and never hold the response. A notification too large for push is refused with 413 up front.
+ * Sends `request`: the devices of up to {@link INLINE_MAX_USERS} named users one by one now,
+ * with their outcomes in the result; more users through the queue's fan-out. A topic gets one FCM
+ * topic message now; its members that FCM does not reach (APNs devices, or every member without
+ * FCM) are reached through the queue, a page at a time, whatever the topic's size. Retries go to
+ * the queue with their back-off and never hold the response. `status` is 202 when anything was
+ * queued. A notification too large for push is refused with 413 up front.
  */
-export async function sendPush(push: PushContext, request: SendRequest): Promise<SendResult> {
-  const { userIds, topic } = request;
+export async function sendPush(push: PushContext, request: SendRequest): Promise<{ status: 200 | 202; result: SendResult }> {
+  const { topic } = request;
+  const userIds = [...new Set(request.userIds ?? [])];
   const notification = toNotification(request.notification, Date.now());
-  const fcm = providerConfig(push, "fcm");
-  const devices: Device[] = [
-    ...(userIds ? await devicesOf(push, userIds) : []),
-    // FCM members get the topic message from FCM itself; APNs members are sent one by one.
-    ...(topic ? await topicMembers(push.env.DEVICES, topic, { apnsOnly: fcm !== undefined }) : []),
-  ];
-  const unique = [...new Map(devices.map((device) => [`${device.userId}\n${device.deviceId}`, device])).values()];
+  const inline = userIds.length <= INLINE_MAX_USERS;
+  if (!inline) await sendAll(push.env.PUSH_QUEUE, fanoutMessages(notification, userIds));
+  const devices: Device[] = inline ? await devicesOf(push, userIds) : [];
   const outcomes: DeviceOutcome[] = [];
   const retries: { device: Device; delay: number }[] = [];
-  await eachLimited(unique, SEND_CONCURRENCY, async (device) => {
+  await eachLimited(devices, SEND_CONCURRENCY, async (device) => {
     const result = await deliverToDevice(push, notification, device);
     if (result.status === "retry") retries.push({ device, delay: retryDelaySeconds(1, result.retryAfterSeconds) });
     outcomes.push({ userId: device.userId, deviceId: device.deviceId, provider: result.provider, status: statusOf(result), ...reasonOf(result) });
@@ -94,13 +108,24 @@ export async function sendPush(push: PushContext, request: SendRequest): Promise
   for (const { device, delay } of retries) {
     await enqueueDeliveries(push.env.PUSH_QUEUE, notification, [device], { delaySeconds: delay, priorAttempts: 1 });
   }
-  const topicOutcome = topic === undefined ? undefined : await sendTopic(push, notification, topic);
+  let topicOutcome: TopicOutcome | undefined;
+  if (topic !== undefined) {
+    topicOutcome = await sendTopic(push, notification, topic);
+    // FCM members got the topic message from FCM itself (when FCM is set up at all).
+    const fcmReachesItsOwn = providerConfig(push, "fcm") !== undefined;
+    await push.env.PUSH_QUEUE.send({ type: "topic-members", notification, topic, ...(fcmReachesItsOwn ? { onlyProvider: "apns" as const } : {}) } satisfies PushJob);
+  }
   const count = (status: DeviceOutcome["status"]) => outcomes.filter((outcome) => outcome.status === status).length;
+  const queued = !inline || topic !== undefined;
   return {
-    notificationId: notification.id,
-    summary: { delivered: count("delivered"), retrying: count("retrying"), removed: count("removed"), failed: count("failed") },
-    devices: outcomes,
-    ...(topicOutcome ? { topic: topicOutcome } : {}),
+    status: queued ? 202 : 200,
+    result: {
+      notificationId: notification.id,
+      summary: { delivered: count("delivered"), retrying: count("retrying"), removed: count("removed"), failed: count("failed") },
+      devices: outcomes,
+      ...(topicOutcome ? { topic: topicOutcome } : {}),
+      ...(queued ? { queued: { users: inline ? 0 : userIds.length, topicMembers: topic !== undefined } } : {}),
+    },
   };
 }
 

@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { DeviceIdSchema, type Device } from "../devices/device";
-import { getDevice, listMetadata, userKeyPart } from "../devices/store";
+import { getDevice, MAX_DEVICES_PER_USER, userKeyPart } from "../devices/store";
 import { ConfigError } from "../platform/config";
 import { providerConfig, type PushContext } from "./context";
 import { fcmTopicMembership } from "./fcm";
@@ -13,7 +13,8 @@ import { fcmTopicMembership } from "./fcm";
  */
 export const TopicSchema = z.string().regex(/^[A-Za-z0-9_.~%-]{1,200}$/, "topics are 1 to 200 of A-Z a-z 0-9 _ . ~ % -");
 
-export const MembershipSchema = z.object({ deviceIds: z.array(DeviceIdSchema).min(1).max(1000) }).strict();
+// A user has at most MAX_DEVICES_PER_USER devices, so one request names at most that many.
+export const MembershipSchema = z.object({ deviceIds: z.array(DeviceIdSchema).min(1).max(MAX_DEVICES_PER_USER) }).strict();
 
 export const MembershipResultSchema = z.object({
   topic: z.string(),
@@ -23,11 +24,18 @@ export type MembershipResult = z.output<typeof MembershipResultSchema>;
 
 const memberKey = async (topic: string, device: Device) => `top:${topic}:${await userKeyPart(device.userId)}:${device.deviceId}`;
 
-/** The member devices of a topic that still exist (optionally only APNs ones). */
-export async function topicMembers(kv: KVNamespace, topic: string, options: { apnsOnly: boolean }): Promise<Device[]> {
-  const members = await listMetadata<{ u: string; d: string }>(kv, `top:${topic}:`);
-  const devices = await Promise.all(members.map(({ metadata }) => getDevice(kv, metadata.u, metadata.d)));
-  return devices.filter((device): device is Device => device !== null && (!options.apnsOnly || device.provider === "apns"));
+/** Members per topic-members job: one KV `list` page, one queue `sendBatch`. */
+export const MEMBERS_PER_PAGE = 100;
+
+/** One page of a topic's members (ids only: a member device may be gone), and the next page's cursor. */
+export async function topicMembersPage(
+  kv: KVNamespace,
+  topic: string,
+  cursor: string | undefined,
+): Promise<{ members: { userId: string; deviceId: string }[]; cursor?: string }> {
+  const page = await kv.list<{ u: string; d: string }>({ prefix: `top:${topic}:`, limit: MEMBERS_PER_PAGE, ...(cursor ? { cursor } : {}) });
+  const members = page.keys.flatMap(({ metadata }) => (metadata ? [{ userId: metadata.u, deviceId: metadata.d }] : []));
+  return { members, ...(page.list_complete ? {} : { cursor: page.cursor }) };
 }
 
 /**
@@ -42,6 +50,8 @@ export async function changeMembership(
   action: "subscribe" | "unsubscribe",
 ): Promise<MembershipResult> {
   const kv = push.env.DEVICES;
+  // At most 20 reads and 20 writes (a get, not a list: a device registered a moment ago is found),
+  // and one Instance ID call for all the FCM devices.
   const found = await Promise.all([...new Set(deviceIds)].map(async (deviceId) => ({ deviceId, device: await getDevice(kv, userId, deviceId) })));
   const fcmDevices = found.flatMap(({ device }) => (device?.provider === "fcm" ? [device] : []));
   const fcmResults = new Map<string, { ok: boolean; reason?: string }>();

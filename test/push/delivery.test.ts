@@ -11,11 +11,13 @@ import { env } from "cloudflare:workers";
 import { createExecutionContext, createMessageBatch, getQueueResult, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it, vi } from "vitest";
 import type { Device } from "../../src/devices/device";
-import { getDevice, listDevices, registerDevice } from "../../src/devices/store";
+import { getDevice, listDevices, MAX_DEVICES_PER_USER, registerDevice } from "../../src/devices/store";
 import worker from "../../src/index";
 import { pushContext } from "../../src/push/context";
 import { deliverToDevice } from "../../src/push/delivery";
-import type { PushJob } from "../../src/push/jobs";
+import { FANOUT_USERS_PER_JOB, fanoutMessages, type FanoutJob, type PushJob } from "../../src/push/jobs";
+import { INLINE_MAX_USERS } from "../../src/push/send";
+import { changeMembership } from "../../src/push/topics";
 import type { PushNotification } from "../../src/push/notifications";
 import { randomId } from "../../src/platform/ids";
 import { api, placeCall, user } from "../support/calls";
@@ -274,8 +276,14 @@ describe("queue delivery", () => {
   });
 
   it("resumes a fan-out that failed half-way after the last queued device, never queueing one twice", async () => {
-    const many = user("many");
-    for (let n = 0; n < 250; n++) await registerDevice(env.DEVICES, many, `d-${String(n).padStart(3, "0")}`, { provider: "fcm", token: fcmToken(), platform: "android" }, new Date());
+    // A full fan-out job: 8 users with 20 devices each, 160 deliveries in two sendBatch calls.
+    const users = Array.from({ length: FANOUT_USERS_PER_JOB }, (_, u) => user(`many${u}`));
+    for (const owner of users) {
+      for (let n = 0; n < MAX_DEVICES_PER_USER; n++) {
+        await registerDevice(env.DEVICES, owner, `d-${String(n).padStart(2, "0")}`, { provider: "fcm", token: fcmToken(), platform: "android" }, new Date());
+      }
+    }
+    const total = FANOUT_USERS_PER_JOB * MAX_DEVICES_PER_USER;
     const notification = custom();
     const queued: PushJob[] = [];
     let batches = 0;
@@ -296,14 +304,15 @@ describe("queue delivery", () => {
       await worker.queue(batch, flaky);
       return getQueueResult(batch, ctx);
     };
-    expect((await run({ type: "fanout", notification, userIds: [many] })).explicitAcks).toEqual(["fanout"]);
+    expect((await run({ type: "fanout", notification, userIds: users })).explicitAcks).toEqual(["fanout"]);
     const resume = queued.find((job) => job.type === "fanout");
-    expect(resume).toMatchObject({ type: "fanout", resumeAfter: { userId: many, deviceId: "d-099" } });
+    // The first batch held devices 0–99: users 0–4, the last of them user 4's d-19.
+    expect(resume).toMatchObject({ type: "fanout", resumeAfter: { userId: users[4], deviceId: "d-19" } });
     await run(resume!);
-    const delivered = queued.flatMap((job) => (job.type === "deliver" ? [job.deviceId] : []));
-    expect(delivered).toHaveLength(250);
-    expect(new Set(delivered).size).toBe(250);
-  });
+    const delivered = queued.flatMap((job) => (job.type === "deliver" ? [`${job.userId}/${job.deviceId}`] : []));
+    expect(delivered).toHaveLength(total);
+    expect(new Set(delivered).size).toBe(total);
+  }, 30_000);
 
   it("the dead-letter consumer logs and acknowledges", async () => {
     const batch = createMessageBatch("secureconnect-push-dlq", [
@@ -315,7 +324,24 @@ describe("queue delivery", () => {
   });
 });
 
-async function fetchAsPusher(payload: unknown, scope = "push:send") {
+type SendResult = {
+  notificationId: string;
+  summary: Record<string, number>;
+  devices: Record<string, string>[];
+  topic?: Record<string, string>;
+  queued?: { users: number; topicMembers: boolean };
+};
+
+/** `POST /v1/push/send` as a backend; fails unless the answer is `expected` (200, or 202 when queued). */
+async function sendAsPusher(payload: unknown, expected: 200 | 202) {
+  const response = await rawSend(payload);
+  if (response.status !== expected) throw new Error(`push/send → ${response.status} ${await response.text()}`);
+  return (await response.json()) as SendResult;
+}
+
+const fetchAsPusher = (payload: unknown) => sendAsPusher(payload, 200);
+
+async function rawSend(payload: unknown, scope = "push:send") {
   const response = await worker.fetch(
     new Request("http://edge.test/v1/push/send", {
       method: "POST",
@@ -325,8 +351,7 @@ async function fetchAsPusher(payload: unknown, scope = "push:send") {
     env,
     createExecutionContext(),
   );
-  if (response.status !== 200) throw new Error(`push/send → ${response.status} ${await response.text()}`);
-  return (await response.json()) as { notificationId: string; summary: Record<string, number>; devices: Record<string, string>[]; topic?: Record<string, string> };
+  return response;
 }
 
 describe("POST /v1/push/send", () => {
@@ -354,6 +379,22 @@ describe("POST /v1/push/send", () => {
     await expect(fetchAsPusher({ userIds: ["x"], notification: { kind: "custom", body: "x".repeat(1000), data: { pad: "y".repeat(4000) } } })).rejects.toThrow(/→ 413/);
   });
 
+  it(`sends to more than ${INLINE_MAX_USERS} users through the queue's fan-out: 202, every device once`, async () => {
+    const users = Array.from({ length: INLINE_MAX_USERS + 5 }, (_, n) => user(`many${n}`));
+    const phones = await Promise.all(users.map((userId) => android(userId)));
+    const result = await sendAsPusher({ userIds: users, notification: { kind: "custom", title: "To all" } }, 202);
+    expect(result.queued).toEqual({ users: users.length, topicMembers: false });
+    expect(result.devices).toEqual([]);
+    for (const phone of phones) await receivedAtLeast(phone.token, 1, 20_000);
+    expect((await Promise.all(phones.map(async (phone) => (await received(phone.token)).length))).every((count) => count === 1)).toBe(true);
+  }, 60_000);
+
+  it(`splits fan-outs into jobs of at most ${FANOUT_USERS_PER_JOB} users (one KV list each), so a consumer batch stays under 1,000 KV operations`, () => {
+    const messages = fanoutMessages(custom(), Array.from({ length: 33 }, (_, n) => `u${n % 30}`));
+    expect(messages.map((message) => (message.body as FanoutJob).userIds.length)).toEqual([8, 8, 8, 6]);
+    expect(new Set(messages.flatMap((message) => (message.body as FanoutJob).userIds)).size).toBe(30);
+  });
+
   it("reports each device: delivered, removed (dead token), across providers", async () => {
     const frank = user("frank");
     const [good, dead, phone] = [await android(frank), await android(frank), await iphone(frank, false)];
@@ -372,7 +413,7 @@ describe("topics", () => {
   it("retries a topic send that FCM answered 503 through the queue, once delivered", async () => {
     const topic = `alerts-${crypto.randomUUID().slice(0, 8)}`;
     await script(`topic:${topic}`, [{ ...fcmError(503, "UNAVAILABLE"), retryAfter: "1" }]);
-    const result = await fetchAsPusher({ topic, notification: { kind: "custom", title: "Storm" } });
+    const result = await sendAsPusher({ topic, notification: { kind: "custom", title: "Storm" } }, 202);
     expect(result.topic).toEqual({ name: topic, fcm: "retrying", reason: "UNAVAILABLE" });
     const [failed, delivered] = await receivedAtLeast(`topic:${topic}`, 2, 15_000);
     expect([failed!.status, delivered!.status]).toEqual([503, 200]);
@@ -418,13 +459,41 @@ describe("topics", () => {
     expect(added!.headers.access_token_auth).toBe("true");
     expect(body<{ registration_tokens: string[] }>(added!).registration_tokens).toEqual([pixel.token]);
 
-    const result = await fetchAsPusher({ topic, notification: { kind: "custom", title: "Breaking" } });
+    const result = await sendAsPusher({ topic, notification: { kind: "custom", title: "Breaking" } }, 202);
     expect(result.topic).toEqual({ name: topic, fcm: "delivered" });
-    expect(result.devices.map((device) => device.deviceId)).toEqual([phone.deviceId]);
+    expect(result.queued).toEqual({ users: 0, topicMembers: true });
     expect(body<FcmBody>((await received(`topic:${topic}`))[0]!).message.topic).toBe(topic);
+    // The iPhone is reached through the queue; the Android only through FCM's topic message.
+    const [alert] = await receivedAtLeast(phone.token, 1);
+    expect(body<Record<string, unknown>>(alert!)).toMatchObject({ aps: { alert: { title: "Breaking" } } });
     expect(await received(pixel.token)).toEqual([]);
 
     await asMember(gina, `/v1/push/topics/${topic}/unsubscribe`, { deviceIds: [pixel.deviceId, phone.deviceId] }, "push:send");
-    expect((await fetchAsPusher({ topic, notification: { kind: "custom", title: "Again" } })).devices).toEqual([]);
+    await sendAsPusher({ topic, notification: { kind: "custom", title: "Again" } }, 202);
+    await receivedAtLeast(`topic:${topic}`, 2);
+    expect(await received(phone.token)).toHaveLength(1);
+  });
+
+  it("reaches a topic of any size a page (100 members) at a time through the queue, each APNs member once", async () => {
+    const topic = `big-${crypto.randomUUID().slice(0, 8)}`;
+    const phones: Device[] = [];
+    // 6 users with up to 20 iPhones each, 105 members: two pages.
+    for (let u = 0; u < 6; u++) {
+      const owner = user(`fan${u}`);
+      const mine: Device[] = [];
+      for (let n = 0; n < (u < 5 ? 20 : 5); n++) mine.push(await iphone(owner, false));
+      expect((await changeMembership(pushContext(env), owner, topic, mine.map((device) => device.deviceId), "subscribe")).results.every((r) => r.status === "subscribed")).toBe(true);
+      phones.push(...mine);
+    }
+    await sendAsPusher({ topic, notification: { kind: "custom", title: "Everyone" } }, 202);
+    for (const phone of phones) await receivedAtLeast(phone.token, 1, 20_000);
+    const counts = await Promise.all(phones.map(async (phone) => (await received(phone.token)).length));
+    expect(counts.every((count) => count === 1)).toBe(true);
+  }, 60_000);
+
+  it("refuses a membership change naming more devices than a user can have", async () => {
+    const ids = Array.from({ length: MAX_DEVICES_PER_USER + 1 }, (_, n) => `d${n}`);
+    const response = await asMember(user("ivan"), `/v1/push/topics/news/subscribe`, { deviceIds: ids }, "push:send");
+    expect(response.status).toBe(400);
   });
 });
