@@ -67,8 +67,8 @@ describe("two clients through wrangler dev", () => {
     await alice.next("participant-joined", 5000);
 
     expect((await api("bob", "POST", `/v1/calls/${callId}/accept`)).body).toMatchObject({ state: "active" });
-    expect(await alice.next("state", 5000)).toEqual({ type: "state", state: "active" });
-    expect(await bob.next("state", 5000)).toEqual({ type: "state", state: "active" });
+    expect(await alice.next("state", 5000)).toEqual({ type: "state", state: "active", answeredBy: "bob" });
+    expect(await bob.next("state", 5000)).toEqual({ type: "state", state: "active", answeredBy: "bob" });
 
     bob.send({ type: "answer", sdp: "v=0 answer", to: aliceId });
     bob.send({ type: "candidate", candidate: null });
