@@ -2,6 +2,8 @@
  * The Worker's TURN credentials against a real coturn (Debian's `turnserver`, started here on
  * 127.0.0.1 with `use-auth-secret`), fetched over HTTP from a real `wrangler dev`:
  * - a credential from the Worker gets an allocation, and data relays to an echo peer (UDP and TCP);
+ * - without `no-tcp-relay`, coturn grants a TCP relay allocation (the control for turn-infra's
+ *   production configuration, which refuses it);
  * - after a rotation, credentials signed with the *second* secret still work;
  * - expired, tampered and removed-secret credentials are refused with 401.
  * It does not cover TLS (`turns:`) or coturn ≥ 4.17 behaviour; turn-infra's tests render the
@@ -87,6 +89,12 @@ describe("a credential from the Worker", () => {
     const run = await relayThroughTurn({ ...credential, peerPort });
     expect(run.code, run.output).toBe(0);
     expect(run.output).toMatch(/Total lost packets 0 /);
+  });
+
+  it("gets a TCP relay allocation (RFC 6062) from a coturn without no-tcp-relay", async () => {
+    // The control for turn-infra.test.ts, where the production configuration refuses it (442).
+    const credential = await iceServersFrom(afterRotation, "dave");
+    expect(await allocate(credential.server, credential, { transport: "tcp", relay: "tcp" })).toMatchObject({ ok: true });
   });
 
   it("relays data to a peer over TCP to the TURN server", async () => {

@@ -15,6 +15,73 @@ fi
 fail() { echo "render-config: $*" >&2; exit 64; }
 number() { case "$2" in ''|*[!0-9]*) fail "$1 must be a whole number (got '$2')";; esac; }
 
+# Addresses reach external-ip and denied-peer-ip lines only in the forms coturn parses as
+# addresses: it resolves anything else (1.2.3, 010.0.0.1, a name) through getaddrinfo, or
+# ignores it (a CIDR) with a log line. ipv4: a dotted quad without leading zeros.
+ipv4() {
+  case "$1" in ''|*[!0-9.]*|.*|*.|*..*) return 1;; esac
+  v4_ifs=$IFS; IFS=.
+  set -- $1
+  IFS=$v4_ifs
+  [ $# -eq 4 ] || return 1
+  for v4_octet; do
+    case "$v4_octet" in [0-9]|[1-9][0-9]|1[0-9][0-9]|2[0-4][0-9]|25[0-5]) ;; *) return 1;; esac
+  done
+}
+# ipv6: hex groups with at most one '::', optionally ending in a dotted quad (::ffff:192.0.2.1).
+# The unspecified '::' is refused: coturn 4.6.1 reads it as a wildcard that denies every peer.
+ipv6() {
+  v6=$1
+  case "$v6" in *:*) ;; *) return 1;; esac
+  case "$v6" in *[!0-9A-Fa-f:.]*|*:::*|*::*::*|:[!:]*|*[!:]:) return 1;; esac
+  v6_groups=0; v6_zero=yes
+  case "$v6" in
+    *.*) ipv4 "${v6##*:}" || return 1
+      [ "${v6##*:}" = 0.0.0.0 ] || v6_zero=no
+      v6="${v6%:*}:0:0";;
+  esac
+  case "$v6" in *.*) return 1;; esac
+  v6_ifs=$IFS; IFS=:
+  for v6_group in $v6; do
+    [ -n "$v6_group" ] || continue
+    [ "${#v6_group}" -le 4 ] || { IFS=$v6_ifs; return 1; }
+    case "$v6_group" in *[!0]*) v6_zero=no;; esac
+    v6_groups=$((v6_groups + 1))
+  done
+  IFS=$v6_ifs
+  [ "$v6_zero" = no ] || return 1
+  case "$v6" in *::*) [ "$v6_groups" -le 7 ];; *) [ "$v6_groups" -eq 8 ];; esac
+}
+address() { ipv4 "$1" || ipv6 "$1"; }
+# An address or a first-last range of one family, as denied-peer-ip takes them.
+peer_range() {
+  case "$1" in
+    *-*-*) return 1;;
+    *-*) { ipv4 "${1%-*}" && ipv4 "${1#*-}"; } || { ipv6 "${1%-*}" && ipv6 "${1#*-}"; };;
+    *) address "$1";;
+  esac
+}
+
+# Every address of this host's interfaces (the container shares the host's network): IPv4 from
+# the kernel's local routes, IPv6 from if_inet6 with global scope. Loopback and link-local are
+# in denied-peer-ips.txt already.
+interface_addresses() {
+  if [ -r /proc/net/fib_trie ]; then
+    fib_previous=
+    while read -r fib_first fib_second fib_rest; do
+      if [ "$fib_first $fib_second $fib_rest" = "/32 host LOCAL" ]; then
+        case "$fib_previous" in 127.*) ;; *) echo "$fib_previous";; esac
+      fi
+      fib_previous=$fib_second
+    done < /proc/net/fib_trie
+  fi
+  if [ -r /proc/net/if_inet6 ]; then
+    while read -r inet6_hex _ _ inet6_scope _; do
+      if [ "$inet6_scope" = 00 ]; then echo "$inet6_hex" | sed -e 's/..../&:/g' -e 's/:$//'; fi
+    done < /proc/net/if_inet6
+  fi
+}
+
 [ -n "${TURN_SECRETS:-}" ] || fail "TURN_SECRETS is required: comma-separated hex secrets, current first (openssl rand -hex 32)"
 [ -n "${TURN_REALM:-}" ] || fail "TURN_REALM is required (e.g. turn.example.com)"
 case "$TURN_REALM" in *[!A-Za-z0-9.-]*) fail "TURN_REALM may hold letters, digits, dots and dashes only";; esac
@@ -48,6 +115,39 @@ done
 
 [ -r "$denied_file" ] || fail "cannot read the denied peer list at $denied_file"
 
+# This host's own addresses, refused as peers: a client must not reach the host's other services
+# through its relay. The configured ones, then TURN_HOST_IPS: "auto" (every interface address)
+# or a comma-separated list.
+for pair in "TURN_LISTENING_IP ${TURN_LISTENING_IP:-}" "TURN_RELAY_IP ${TURN_RELAY_IP:-}"; do
+  name=${pair%% *}; value=${pair#* }
+  case "$value" in ''|::) ;; *) address "$value" || fail "$name must be an IPv4 or IPv6 address (got '$value')";; esac
+done
+external=${TURN_EXTERNAL_IP:-}
+[ -z "$external" ] || { address "${external%%/*}" && address "${external#*/}"; } ||
+  fail "TURN_EXTERNAL_IP must be PUBLIC or PUBLIC/PRIVATE addresses (got '$external')"
+host_ips=${TURN_HOST_IPS:-auto}
+if [ "$host_ips" = auto ]; then host_ips=$(interface_addresses); fi
+host_list=
+# Lists split at commas (and at the newlines of interface_addresses), never globbed.
+old_ifs=$IFS; IFS=',
+'
+set -f
+for ip in ${external%%/*} ${external#*/} ${TURN_LISTENING_IP:-} ${TURN_RELAY_IP:-} $host_ips; do
+  case "$ip" in ''|0.0.0.0|::) continue;; esac
+  address "$ip" || fail "TURN_HOST_IPS must be auto or comma-separated IPv4/IPv6 addresses (got '$ip')"
+  case " $host_list " in *" $ip "*) ;; *) host_list="$host_list $ip";; esac
+done
+# The other TURN pools' public addresses: no hops from one of our relays to another.
+pool_list=
+for range in ${TURN_DENY_PEER_IPS:-}; do
+  [ -n "$range" ] || continue
+  peer_range "$range" ||
+    fail "TURN_DENY_PEER_IPS entries must be IPv4/IPv6 addresses or first-last ranges of one family, comma-separated; no CIDR, names or '::' (got '$range')"
+  pool_list="$pool_list $range"
+done
+set +f
+IFS=$old_ifs
+
 umask 077
 {
   echo "# Rendered by turn-infra/compose/render-config.sh at container start."
@@ -67,10 +167,14 @@ umask 077
   echo "no-software-attribute"
   [ -z "${TURN_LISTENING_IP:-}" ] || echo "listening-ip=$TURN_LISTENING_IP"
   [ -z "${TURN_RELAY_IP:-}" ] || echo "relay-ip=$TURN_RELAY_IP"
-  [ -z "${TURN_EXTERNAL_IP:-}" ] || echo "external-ip=$TURN_EXTERNAL_IP"
+  [ -z "$external" ] || echo "external-ip=$external"
   echo "listening-port=$port"
   echo "min-port=$relay_min"
   echo "max-port=$relay_max"
+  echo "# Relays are UDP only. TCP relay allocations (RFC 6062) are not used by WebRTC and would let"
+  echo "# a client open TCP connections to any peer through this host; TCP *to* this server stays"
+  echo "# (?transport=tcp and turns:, carrying UDP relays)."
+  echo "no-tcp-relay"
   if [ "${TURN_TLS:-on}" = "on" ]; then
     echo "tls-listening-port=$tls_port"
     echo "alt-tls-listening-port=$alt_tls_port"
@@ -88,7 +192,16 @@ umask 077
   echo "total-quota=$total_quota"
   echo "max-bps=$max_bps"
   echo "stale-nonce=$stale_nonce"
+  echo "# Peers never relayed to: private, loopback, metadata and other special ranges."
   sed -e 's/#.*//' -e 's/[[:space:]]*$//' -e '/^$/d' -e 's/^/denied-peer-ip=/' "$denied_file"
+  if [ -n "$host_list" ]; then
+    echo "# This host's own addresses: a client must not reach the host's other services through its relay."
+    for ip in $host_list; do echo "denied-peer-ip=$ip"; done
+  fi
+  if [ -n "$pool_list" ]; then
+    echo "# The other TURN pools (TURN_DENY_PEER_IPS): no hops from one of our relays to another."
+    for range in $pool_list; do echo "denied-peer-ip=$range"; done
+  fi
   if [ -n "${TURN_PROMETHEUS_IP:-}" ]; then
     echo "prometheus"
     echo "prometheus-address=$TURN_PROMETHEUS_IP"

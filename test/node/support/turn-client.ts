@@ -1,11 +1,12 @@
 import { createHash, createHmac, randomBytes } from "node:crypto";
 import { createSocket } from "node:dgram";
+import { connect } from "node:net";
 
 /**
- * A minimal TURN client (RFC 8656 Allocate over UDP with long-term credentials), enough to read
- * the exact answer coturn gives to a credential: success with a relayed address, or the
- * ERROR-CODE (401 Unauthorized, 403, 438 Stale Nonce...). `turnutils_uclient` proves the relay
- * carries data; this proves *why* an allocation is refused.
+ * A minimal TURN client (RFC 8656 Allocate with long-term credentials, over UDP or TCP), enough
+ * to read the exact answer coturn gives to a credential: success with a relayed address, or the
+ * ERROR-CODE (401 Unauthorized, 403, 438 Stale Nonce, 442 Unsupported Transport...).
+ * `turnutils_uclient` proves the relay carries data; this proves *why* an allocation is refused.
  */
 export type AllocateOutcome =
   | { ok: true; relayed: string; permissions: Record<string, { ok: true } | { ok: false; code: number; reason: string }> }
@@ -80,6 +81,84 @@ function errorOf(attributes: Attribute[]): { code: number; reason: string } {
   return { code: (value[2]! & 0x07) * 100 + value[3]!, reason: value.subarray(4).toString("utf8") };
 }
 
+/** A request/response exchange with the TURN server over one UDP socket or one TCP connection. */
+interface Connection {
+  exchange: (packet: Buffer) => Promise<ReturnType<typeof parse>>;
+  close: () => void;
+}
+
+function udpConnection(server: { host: string; port: number }, timeoutMs: number): Connection {
+  const socket = createSocket("udp4");
+  const exchange = (packet: Buffer) =>
+    new Promise<ReturnType<typeof parse>>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        socket.off("message", onMessage);
+        reject(new Error(`no answer from TURN server ${server.host}:${server.port} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const onMessage = (data: Buffer) => {
+        clearTimeout(timer);
+        socket.off("message", onMessage);
+        resolve(parse(data));
+      };
+      socket.on("message", onMessage);
+      socket.send(packet, server.port, server.host);
+    });
+  return { exchange, close: () => socket.close() };
+}
+
+/** STUN over TCP: messages follow each other on the stream, each sized by its header. */
+async function tcpConnection(server: { host: string; port: number }, timeoutMs: number): Promise<Connection> {
+  const socket = connect({ host: server.host, port: server.port });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no TCP connection to ${server.host}:${server.port} within ${timeoutMs} ms`)), timeoutMs);
+      socket.once("connect", () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      socket.once("error", (error) => {
+        clearTimeout(timer);
+        reject(error);
+      });
+    });
+  } catch (error) {
+    socket.destroy();
+    throw error;
+  }
+  let buffered = Buffer.alloc(0);
+  let waiting: ((message: Buffer) => void) | undefined;
+  const deliver = () => {
+    if (!waiting || buffered.length < 20) return;
+    const size = 20 + buffered.readUInt16BE(2);
+    if (buffered.length < size) return;
+    const next = buffered.subarray(0, size);
+    buffered = buffered.subarray(size);
+    const take = waiting;
+    waiting = undefined;
+    take(next);
+  };
+  socket.on("data", (chunk: Buffer) => {
+    buffered = Buffer.concat([buffered, chunk]);
+    deliver();
+  });
+  // A reset after connecting surfaces as a request without an answer (bounded by timeoutMs).
+  socket.on("error", () => undefined);
+  const exchange = (packet: Buffer) =>
+    new Promise<ReturnType<typeof parse>>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        waiting = undefined;
+        reject(new Error(`no answer from TURN server ${server.host}:${server.port} over TCP within ${timeoutMs} ms`));
+      }, timeoutMs);
+      waiting = (message) => {
+        clearTimeout(timer);
+        resolve(parse(message));
+      };
+      socket.write(packet);
+      deliver();
+    });
+  return { exchange, close: () => socket.destroy() };
+}
+
 /** An IPv4 XOR-PEER-ADDRESS value. */
 function xorPeer(ip: string, port: number): Buffer {
   const value = Buffer.alloc(8);
@@ -96,34 +175,24 @@ function xorAddress(value: Buffer): string {
 }
 
 /**
- * Asks the TURN server at `host:port` for a UDP allocation with `username`/`password`, answering
+ * Asks the TURN server at `host:port` for an allocation with `username`/`password`, answering
  * the first 401 challenge with the long-term credential; then asks for a permission towards each
  * peer IPv4 address of `permit`. A permission only installs a filter: coturn sends nothing to a
  * peer until the client relays data, which this client never does. Releases the allocation on
- * success. Bounded: each request waits at most `timeoutMs`.
+ * success. `transport` is how the client reaches the server (UDP, or TCP as `?transport=tcp`);
+ * `relay` is the REQUESTED-TRANSPORT of the allocation (UDP as WebRTC asks, or TCP as RFC 6062,
+ * which needs a TCP connection to the server). Bounded: each request waits at most `timeoutMs`.
  */
 export async function allocate(
   server: { host: string; port: number },
   credential: { username: string; password: string },
-  options: { permit?: string[]; timeoutMs?: number } = {},
+  options: { permit?: string[]; timeoutMs?: number; transport?: "udp" | "tcp"; relay?: "udp" | "tcp" } = {},
 ): Promise<AllocateOutcome> {
   const timeoutMs = options.timeoutMs ?? 3000;
-  const socket = createSocket("udp4");
-  const exchange = (packet: Buffer) =>
-    new Promise<ReturnType<typeof parse>>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        socket.off("message", onMessage);
-        reject(new Error(`no answer from TURN server ${server.host}:${server.port} within ${timeoutMs} ms`));
-      }, timeoutMs);
-      const onMessage = (data: Buffer) => {
-        clearTimeout(timer);
-        socket.off("message", onMessage);
-        resolve(parse(data));
-      };
-      socket.on("message", onMessage);
-      socket.send(packet, server.port, server.host);
-    });
-  const transport = attribute(ATTR.REQUESTED_TRANSPORT, Buffer.from([17, 0, 0, 0]));
+  const connection = options.transport === "tcp" ? await tcpConnection(server, timeoutMs) : udpConnection(server, timeoutMs);
+  const { exchange } = connection;
+  // REQUESTED-TRANSPORT holds an IP protocol number: 17 UDP, 6 TCP.
+  const transport = attribute(ATTR.REQUESTED_TRANSPORT, Buffer.from([options.relay === "tcp" ? 6 : 17, 0, 0, 0]));
   try {
     const challenge = await exchange(message(ALLOCATE_REQUEST, randomBytes(12), [transport]));
     if (challenge.type !== ALLOCATE_ERROR) return { ok: false, code: 0, reason: `unexpected message type ${challenge.type}` };
@@ -159,6 +228,6 @@ export async function allocate(
     }
     return { ok: false, ...errorOf(answer.attributes) };
   } finally {
-    socket.close();
+    connection.close();
   }
 }

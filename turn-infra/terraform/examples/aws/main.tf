@@ -67,6 +67,10 @@ module "eu" {
   subnet_id       = var.eu_subnet_id
   admin_cidrs     = var.admin_cidrs
   route53_zone_id = var.route53_zone_id
+  # The other region's Elastic IP: no hops from one of our relays to another. No cycle: an
+  # Elastic IP is created before, and independently of, the instances.
+  peer_deny_ips = [module.us.public_ip]
+  apns_relay    = var.apns_relay
 }
 
 module "us" {
@@ -82,6 +86,8 @@ module "us" {
   subnet_id       = var.us_subnet_id
   admin_cidrs     = var.admin_cidrs
   route53_zone_id = var.route53_zone_id
+  peer_deny_ips   = [module.eu.public_ip]
+  apns_relay      = var.apns_relay
 }
 
 output "turn_pools" {

@@ -58,6 +58,7 @@ module "turn" {
   acme_email  = var.acme_email
   ssh_key_ids = var.ssh_key_ids
   admin_cidrs = var.admin_cidrs
+  apns_relay  = var.apns_relay
 }
 
 output "turn_pools" {

@@ -1,6 +1,8 @@
 # coturn hosts in one AWS region (call the module once per region with that region's provider).
 # AWS NATs public addresses 1:1, so coturn needs external-ip=PUBLIC/PRIVATE: the network
-# interface and its Elastic IP are created first, so both addresses are known before boot.
+# interface and its Elastic IP are created first, so both addresses are known before boot, and
+# other regions can refuse this one's Elastic IP as a peer (output public_ip -> their
+# peer_deny_ips) without a dependency cycle: the IP never depends on any instance.
 terraform {
   required_version = ">= 1.6.0"
   required_providers {
@@ -72,6 +74,12 @@ variable "route53_zone_id" {
 variable "coturn_image" {
   type    = string
   default = "coturn/coturn:4.17.0"
+}
+
+variable "peer_deny_ips" {
+  description = "The other TURN regions' public addresses (their public_ip outputs), refused as peers: no hops from one of our relays to another."
+  type        = list(string)
+  default     = []
 }
 
 data "aws_subnet" "turn" {
@@ -146,16 +154,18 @@ resource "aws_eip" "turn" {
 }
 
 module "core" {
-  source       = "../coturn-core"
-  region       = var.region
-  location     = var.location
-  continents   = var.continents
-  hostname     = var.hostname
-  realm        = var.realm
-  secrets      = var.secrets
-  network      = { public_ip = aws_eip.turn.public_ip, private_ip = aws_network_interface.turn.private_ip }
-  tls          = { acme_email = var.acme_email }
-  coturn_image = var.coturn_image
+  source        = "../coturn-core"
+  region        = var.region
+  location      = var.location
+  continents    = var.continents
+  hostname      = var.hostname
+  realm         = var.realm
+  secrets       = var.secrets
+  network       = { public_ip = aws_eip.turn.public_ip, private_ip = aws_network_interface.turn.private_ip }
+  peer_deny_ips = var.peer_deny_ips
+  tls           = { acme_email = var.acme_email }
+  coturn_image  = var.coturn_image
+  apns_relay    = var.apns_relay
 }
 
 resource "aws_instance" "turn" {
@@ -199,7 +209,8 @@ output "pool" {
 }
 
 output "public_ip" {
-  value = aws_eip.turn.public_ip
+  description = "The Elastic IP: known before the instance, so other regions can put it in their peer_deny_ips."
+  value       = aws_eip.turn.public_ip
 }
 
 output "dns_records" {

@@ -31,6 +31,6 @@ output "firewall_rules" {
 }
 
 output "denied_peer_ips" {
-  description = "Peer ranges coturn refuses to relay to."
+  description = "Peers coturn refuses to relay to: denied-peer-ips.txt, this host's known addresses, then peer_deny_ips (cloud-init adds the host's other interface addresses at boot)."
   value       = local.denied_peer_ips
 }

@@ -92,10 +92,13 @@ variable "network" {
   })
   default = {}
   validation {
+    # Dotted quads only: these become external-ip and denied-peer-ip lines, and coturn reads
+    # anything else (1.2.3, 010.0.0.1, a name) through getaddrinfo, not as the address meant.
     condition = alltrue([
-      for ip in compact([var.network.public_ip, var.network.private_ip, var.network.listening_ip, var.network.relay_ip]) : can(cidrhost("${ip}/32", 0))
+      for ip in compact([var.network.public_ip, var.network.private_ip, var.network.listening_ip, var.network.relay_ip]) :
+      can(regex("^((25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])$", ip))
     ])
-    error_message = "addresses must be IPv4 addresses."
+    error_message = "addresses must be IPv4 addresses in dotted-quad form (203.0.113.10)."
   }
 }
 
@@ -149,10 +152,24 @@ variable "coturn_image" {
   }
 }
 
-variable "extra_denied_peer_ips" {
-  description = "More peer ranges to refuse (a-b ranges or single addresses), e.g. your own VPC's public ranges."
+variable "peer_deny_ips" {
+  description = "The other TURN pools' public addresses, refused as peers so no client hops from one of our relays to another; anything else to refuse too (e.g. your own public ranges). IPv4 or IPv6 addresses, or first-last ranges of one family."
   type        = list(string)
   default     = []
+  validation {
+    # Each entry becomes a denied-peer-ip line: only addresses and ranges coturn parses as such.
+    # coturn resolves anything else as a host name, or ignores it with a log line (a CIDR too).
+    # The unspecified "::" is refused: coturn 4.6.1 reads it as a wildcard that denies every peer.
+    condition = alltrue([
+      for entry in var.peer_deny_ips : length(split("-", entry)) <= 2 && length(distinct([for ip in split("-", entry) : strcontains(ip, ":")])) == 1 && alltrue([
+        for ip in split("-", entry) :
+        can(regex("^((25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])$", ip)) || (
+          strcontains(ip, ":") && can(regex("^[0-9A-Fa-f:]*(:((25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9]))?$", ip)) && try(cidrhost("${ip}/128", 0) != "::", false)
+        )
+      ])
+    ])
+    error_message = "peer_deny_ips entries must be IPv4 or IPv6 addresses (203.0.113.10, 2001:db8::1) or first-last ranges of one family (203.0.113.0-203.0.113.255); no CIDR, names or \"::\"."
+  }
 }
 
 variable "state_dir" {

@@ -1,6 +1,7 @@
 # coturn hosts on Hetzner Cloud, one per region: a static primary IPv4 (on the NIC, so no
 # external-ip mapping), a firewall opening exactly the core module's rules, and a server booted
-# with the core module's cloud-init.
+# with the core module's cloud-init. The primary IPs exist before any server, so each region's
+# configuration can refuse every other region's address as a peer without a dependency cycle.
 terraform {
   required_version = ">= 1.6.0"
   required_providers {
@@ -60,6 +61,12 @@ variable "image" {
   default     = "ubuntu-24.04"
 }
 
+variable "peer_deny_ips" {
+  description = "More peers every region refuses, e.g. TURN pools outside this module (addresses or first-last ranges). The regions of this module refuse each other already."
+  type        = list(string)
+  default     = []
+}
+
 resource "hcloud_primary_ip" "turn" {
   for_each      = var.regions
   name          = "turn-${each.key}"
@@ -83,6 +90,9 @@ module "core" {
   # Hetzner servers have no private address unless attached to a network: no exporter here.
   prometheus   = { enabled = false }
   coturn_image = var.coturn_image
+  # Every other region's address: no hops from one of our relays to another.
+  peer_deny_ips = concat([for key, ip in hcloud_primary_ip.turn : ip.ip_address if key != each.key], var.peer_deny_ips)
+  apns_relay    = var.apns_relay
 }
 
 resource "hcloud_firewall" "turn" {
@@ -132,6 +142,11 @@ resource "hcloud_server" "turn" {
 output "turn_pools" {
   description = "The Worker's TURN_POOLS: `terraform output -raw turn_pools | npx wrangler secret put TURN_POOLS`."
   value       = jsonencode([for key in sort(keys(var.regions)) : module.core[key].pool])
+}
+
+output "public_ips" {
+  description = "Each region's public address (region => IP), e.g. for the peer_deny_ips of TURN pools elsewhere."
+  value       = { for key, ip in hcloud_primary_ip.turn : key => ip.ip_address }
 }
 
 output "dns_records" {

@@ -18,6 +18,16 @@ variable "state_dir" {
   type = string
 }
 
+# Stand-ins for this host's public address and the other pools' (permissions only: the test
+# never sends anything to them).
+variable "public_ip" {
+  type = string
+}
+
+variable "peer_deny_ips" {
+  type = list(string)
+}
+
 module "turn" {
   source     = "../../modules/coturn-core"
   region     = "local"
@@ -26,10 +36,12 @@ module "turn" {
   realm      = "turn.test"
   secrets    = var.secrets
   ports      = { listening = var.port, relay_min = var.relay_min, relay_max = var.relay_min + 99 }
-  network    = { listening_ip = "127.0.0.1", relay_ip = "127.0.0.1" }
+  network    = { public_ip = var.public_ip, listening_ip = "127.0.0.1", relay_ip = "127.0.0.1" }
   tls        = { enabled = false }
   prometheus = { enabled = false }
   state_dir  = var.state_dir
+  # As the Hetzner module does: every other region's address.
+  peer_deny_ips = var.peer_deny_ips
 }
 
 output "turnserver_conf" {

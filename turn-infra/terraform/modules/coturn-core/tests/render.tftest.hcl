@@ -18,7 +18,7 @@ run "renders_production_config" {
     error_message = "every secret becomes a static-auth-secret line, current first"
   }
   assert {
-    condition     = alltrue([for line in ["realm=turn.example.com", "fingerprint", "no-cli", "no-multicast-peers", "min-port=49152", "max-port=65535", "listening-port=3478", "tls-listening-port=443", "alt-tls-listening-port=5349", "no-tlsv1", "no-tlsv1_1", "no-dtls", "user-quota=12", "total-quota=1200", "max-bps=3000000", "stale-nonce=600", "log-file=stdout"] : strcontains(output.turnserver_conf, "\n${line}\n")])
+    condition     = alltrue([for line in ["realm=turn.example.com", "fingerprint", "no-cli", "no-multicast-peers", "min-port=49152", "max-port=65535", "listening-port=3478", "tls-listening-port=443", "alt-tls-listening-port=5349", "no-tlsv1", "no-tlsv1_1", "no-dtls", "no-tcp-relay", "user-quota=12", "total-quota=1200", "max-bps=3000000", "stale-nonce=600", "log-file=stdout"] : strcontains(output.turnserver_conf, "\n${line}\n")])
     error_message = "the hardened settings are all present"
   }
   assert {
@@ -49,6 +49,101 @@ run "renders_production_config" {
     condition     = strcontains(output.cloud_init, "coturn/coturn:4.17.0 -c /etc/coturn/turnserver.conf") && strcontains(output.cloud_init, "--network host") && strcontains(output.cloud_init, "docker kill --signal USR2 coturn")
     error_message = "cloud-init runs the pinned image with host networking and reloads certificates with SIGUSR2"
   }
+  assert {
+    condition     = strcontains(output.cloud_init, "  - path: /usr/local/sbin/coturn-deny-host-ips\n    permissions: \"0755\"\n    content: |\n      #!/bin/sh\n") && strcontains(output.cloud_init, "\n      listing=$(ip -o addr show scope global)\n")
+    error_message = "cloud-init installs files/deny-host-ips.sh"
+  }
+  assert {
+    condition     = can(regex("(?s)\n  - /usr/local/sbin/coturn-deny-host-ips /etc/coturn/turnserver.conf\n.*\n    docker run -d --name coturn ", output.cloud_init))
+    error_message = "the host's interface addresses are denied before coturn starts"
+  }
+  assert {
+    condition     = !strcontains(output.turnserver_conf, "This host's own addresses") && !strcontains(output.turnserver_conf, "The other TURN pools")
+    error_message = "without addresses there is nothing of the host's or the other pools' to deny"
+  }
+}
+
+run "denies_the_hosts_own_addresses_and_the_other_pools" {
+  command = plan
+  variables {
+    network       = { public_ip = "203.0.113.10", private_ip = "172.31.5.20" }
+    peer_deny_ips = ["198.51.100.20", "198.51.100.64-198.51.100.127", "2001:db8::20", "2001:db8:1::-2001:db8:1::ffff", "::ffff:192.0.2.1"]
+  }
+  assert {
+    condition     = strcontains(output.turnserver_conf, "\ndenied-peer-ip=203.0.113.10\ndenied-peer-ip=172.31.5.20\n# The other TURN pools (peer_deny_ips): no hops from one of our relays to another.\ndenied-peer-ip=198.51.100.20\ndenied-peer-ip=198.51.100.64-198.51.100.127\ndenied-peer-ip=2001:db8::20\ndenied-peer-ip=2001:db8:1::-2001:db8:1::ffff\ndenied-peer-ip=::ffff:192.0.2.1\n")
+    error_message = "the host's public and private addresses, then every other pool's, are denied peers"
+  }
+  assert {
+    condition     = join(",", slice(output.denied_peer_ips, length(output.denied_peer_ips) - 7, length(output.denied_peer_ips))) == "203.0.113.10,172.31.5.20,198.51.100.20,198.51.100.64-198.51.100.127,2001:db8::20,2001:db8:1::-2001:db8:1::ffff,::ffff:192.0.2.1"
+    error_message = "the denied_peer_ips output lists them too"
+  }
+}
+
+run "bind_all_is_not_an_address_to_deny" {
+  command = plan
+  variables {
+    network = { public_ip = "203.0.113.10", listening_ip = "0.0.0.0", relay_ip = "203.0.113.10" }
+  }
+  assert {
+    condition     = !strcontains(output.turnserver_conf, "denied-peer-ip=0.0.0.0\n") && length([for ip in output.denied_peer_ips : ip if ip == "203.0.113.10"]) == 1
+    error_message = "0.0.0.0 (all interfaces) is not denied as an address; the host's address is listed once"
+  }
+}
+
+run "refuses_a_cidr_in_peer_deny_ips" {
+  command = plan
+  variables {
+    peer_deny_ips = ["198.51.100.0/24"]
+  }
+  expect_failures = [var.peer_deny_ips]
+}
+
+run "refuses_a_name_in_peer_deny_ips" {
+  command = plan
+  variables {
+    peer_deny_ips = ["turn-use1.example.com"]
+  }
+  expect_failures = [var.peer_deny_ips]
+}
+
+run "refuses_a_line_injected_through_peer_deny_ips" {
+  command = plan
+  variables {
+    peer_deny_ips = ["198.51.100.20\nallow-loopback-peers"]
+  }
+  expect_failures = [var.peer_deny_ips]
+}
+
+run "refuses_the_unspecified_address_in_peer_deny_ips" {
+  command = plan
+  variables {
+    peer_deny_ips = ["::-::ffff"]
+  }
+  expect_failures = [var.peer_deny_ips]
+}
+
+run "refuses_a_range_mixing_families" {
+  command = plan
+  variables {
+    peer_deny_ips = ["198.51.100.1-2001:db8::1"]
+  }
+  expect_failures = [var.peer_deny_ips]
+}
+
+run "refuses_an_ambiguous_ipv4_form" {
+  command = plan
+  variables {
+    peer_deny_ips = ["198.51.100.020"]
+  }
+  expect_failures = [var.peer_deny_ips]
+}
+
+run "refuses_an_ipv6_network_address" {
+  command = plan
+  variables {
+    network = { public_ip = "::1" }
+  }
+  expect_failures = [var.network]
 }
 
 run "one_to_one_nat_gets_external_ip_and_private_metrics" {
