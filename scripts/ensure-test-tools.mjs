@@ -1,8 +1,8 @@
-// `npm test` runs this first. Some node tests start a real coturn (Debian's `coturn`), validate
-// the compose file with Debian's `docker-compose` (no Docker engine needed) and run Terraform
-// offline. Missing Debian packages are installed as root; otherwise (a developer's laptop) the
-// tests that need them are left out with a warning naming what to install — except in CI, where
-// a missing program fails the run.
+// `npm test` runs this first. Some node tests start a real coturn (Debian's `coturn`) and a real
+// HAProxy (Debian's `haproxy`, the APNs relay), validate the compose file with Debian's
+// `docker-compose` (no Docker engine needed) and run Terraform offline. Missing Debian packages
+// are installed as root; otherwise (a developer's laptop) the tests that need them are left out
+// with a warning naming what to install — except in CI, where a missing program fails the run.
 import { installDebianPackages } from "./apt-install.mjs";
 import { missing, PACKAGE_OF, testsWithoutTools, TOOL_TESTS } from "./test-tools.mjs";
 

@@ -7,10 +7,18 @@ import { existsSync } from "node:fs";
 export const TOOL_TESTS = {
   "test/node/coturn.test.ts": ["turnserver", "turnutils_uclient", "turnutils_peer"],
   "test/node/turn-infra.test.ts": ["terraform", "turnserver", "docker-compose"],
+  "test/node/apns-relay.test.ts": ["haproxy", "openssl", "docker-compose"],
 };
 
 /** The Debian package that provides each program (terraform has none: HashiCorp's). */
-export const PACKAGE_OF = { turnserver: "coturn", turnutils_uclient: "coturn", turnutils_peer: "coturn", "docker-compose": "docker-compose" };
+export const PACKAGE_OF = {
+  turnserver: "coturn",
+  turnutils_uclient: "coturn",
+  turnutils_peer: "coturn",
+  "docker-compose": "docker-compose",
+  haproxy: "haproxy",
+  openssl: "openssl",
+};
 
 const onPath = (binary) => (process.env.PATH ?? "").split(":").some((dir) => dir && existsSync(`${dir}/${binary}`));
 

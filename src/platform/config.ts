@@ -199,11 +199,39 @@ const ApnsSection = z
     APNS_TEAM_ID: optionalText.pipe(z.string().regex(/^[A-Z0-9]{10}$/, "is the 10-character team id").optional()),
     APNS_BUNDLE_ID: optionalText.pipe(z.string().regex(/^[A-Za-z0-9.-]+$/, "is an app bundle id").optional()),
     APNS_BASE_URL: optionalText.pipe(z.url({ protocol: /^https?$/ }).optional()),
+    // The optional HTTP/1.1 → HTTP/2 relay on the TURN hosts (docs/APNS-RELAY.md): https, or http
+    // to a loopback address (tests). The secret travels in a header: hex or base64 only.
+    APNS_RELAY_URL: optionalText.pipe(
+      z
+        .url({ protocol: /^https?$/ })
+        .refine((url) => new URL(url).origin === url.replace(/\/+$/, ""), "must be a bare origin (https://host:port)")
+        .refine((url) => {
+          const { protocol, hostname } = new URL(url);
+          return protocol === "https:" || /^(localhost|127(\.[0-9]{1,3}){3}|\[::1\])$/.test(hostname);
+        }, "must be https (http only to a loopback address, for tests)")
+        .optional(),
+    ),
+    APNS_RELAY_SECRET: optionalText.pipe(
+      z
+        .string()
+        .min(32, "must be at least 32 characters (openssl rand -hex 32)")
+        .regex(/^[A-Za-z0-9_\-+/=.]+$/, "must be hex, base64 or base64url (no quotes, spaces or commas)")
+        .optional(),
+    ),
   })
   .superRefine((env, ctx) => {
     const apns = [env.APNS_KEY, env.APNS_KEY_ID, env.APNS_TEAM_ID, env.APNS_BUNDLE_ID];
     if (apns.some(Boolean) && !apns.every(Boolean)) {
       ctx.addIssue({ code: "custom", path: ["APNS_KEY"], message: "APNS_KEY, APNS_KEY_ID, APNS_TEAM_ID and APNS_BUNDLE_ID go together" });
+    }
+    if (Boolean(env.APNS_RELAY_URL) !== Boolean(env.APNS_RELAY_SECRET)) {
+      ctx.addIssue({ code: "custom", path: ["APNS_RELAY_URL"], message: "and APNS_RELAY_SECRET go together" });
+    }
+    if (env.APNS_RELAY_URL && env.APNS_BASE_URL) {
+      ctx.addIssue({ code: "custom", path: ["APNS_RELAY_URL"], message: "and APNS_BASE_URL are both set; choose one (APNS_BASE_URL is for tests)" });
+    }
+    if (env.APNS_RELAY_URL && !env.APNS_KEY) {
+      ctx.addIssue({ code: "custom", path: ["APNS_RELAY_URL"], message: "is set without APNS_KEY: the relay carries APNs sends, and there are none" });
     }
   })
   .transform((env) =>
@@ -214,6 +242,8 @@ const ApnsSection = z
           teamId: env.APNS_TEAM_ID,
           bundleId: env.APNS_BUNDLE_ID,
           baseUrl: env.APNS_BASE_URL?.replace(/\/+$/, ""),
+          relay:
+            env.APNS_RELAY_URL && env.APNS_RELAY_SECRET ? { url: env.APNS_RELAY_URL.replace(/\/+$/, ""), secret: env.APNS_RELAY_SECRET } : undefined,
         }
       : undefined,
   );

@@ -45,6 +45,47 @@ describe("APNs hosts", () => {
   });
 });
 
+describe("the APNs relay (APNS_RELAY_URL, APNS_RELAY_SECRET)", () => {
+  const RELAY = { APNS_RELAY_URL: "https://turn-eu1.example.com:8443", APNS_RELAY_SECRET: "0123456789abcdef0123456789abcdef" };
+  const withVars = (vars: Record<string, string | undefined>) => ({ ...env, APNS_BASE_URL: undefined, ...vars }) as unknown as Env;
+
+  it.each([
+    ["production", "/3/device/"],
+    ["sandbox", "/sandbox/3/device/"],
+  ] as const)("sends a %s device's push to the relay at %s<token>, with the secret in x-relay-secret", async (environment, path) => {
+    const apns = getConfig(withVars(RELAY)).apns!;
+    const device = await iphone(user("u"), false, new Date(), environment);
+    const sent: Request[] = [];
+    // Records the request instead of leaving the machine.
+    const fetcher = (async (input: RequestInfo | URL, init?: RequestInit) => {
+      sent.push(new Request(input, init));
+      return new Response(null, { status: 200 });
+    }) as typeof fetch;
+    expect(await sendApns(env, apns, device, apnsRequest(notification(), device, apns.bundleId), fetcher)).toEqual({ status: "delivered" });
+    expect(sent.map((request) => request.url)).toEqual([`${RELAY.APNS_RELAY_URL}${path}${device.token}`]);
+    expect(Object.fromEntries(sent[0]!.headers)).toMatchObject({ "x-relay-secret": RELAY.APNS_RELAY_SECRET, "apns-topic": apns.bundleId, "apns-push-type": "alert" });
+  });
+
+  it("accepts plain http to a loopback address only (tests)", () => {
+    expect(getConfig(withVars({ ...RELAY, APNS_RELAY_URL: "http://127.0.0.1:8080/" })).apns!.relay).toEqual({ url: "http://127.0.0.1:8080", secret: RELAY.APNS_RELAY_SECRET });
+    expect(getConfig(withVars({})).apns!.relay).toBeUndefined();
+  });
+
+  it.each([
+    [{ APNS_RELAY_URL: RELAY.APNS_RELAY_URL }, "APNS_RELAY_URL and APNS_RELAY_SECRET go together"],
+    [{ APNS_RELAY_SECRET: RELAY.APNS_RELAY_SECRET }, "APNS_RELAY_URL and APNS_RELAY_SECRET go together"],
+    [{ ...RELAY, APNS_RELAY_SECRET: "short-secret-0123456789" }, "APNS_RELAY_SECRET must be at least 32 characters"],
+    [{ ...RELAY, APNS_RELAY_SECRET: "0123456789abcdef 0123456789abcdef" }, "APNS_RELAY_SECRET must be hex, base64 or base64url"],
+    [{ ...RELAY, APNS_RELAY_URL: "http://turn-eu1.example.com:8443" }, "APNS_RELAY_URL must be https"],
+    [{ ...RELAY, APNS_RELAY_URL: "https://turn-eu1.example.com:8443/apns" }, "APNS_RELAY_URL must be a bare origin"],
+    [{ ...RELAY, APNS_BASE_URL: "https://fake.example.com" }, "APNS_RELAY_URL and APNS_BASE_URL are both set"],
+  ])("refuses %o, naming the variable and never the secret", (vars, message) => {
+    const read = () => getConfig(withVars(vars)).apns;
+    expect(read).toThrow(message);
+    expect(read).not.toThrow(/0123456789abcdef/);
+  });
+});
+
 describe("FCM topic membership", () => {
   it("sends 1,500 tokens as two Instance ID calls of at most 1,000", async () => {
     const topic = `big-${crypto.randomUUID().slice(0, 8)}`;

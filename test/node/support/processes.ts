@@ -1,13 +1,13 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
+import { connect, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 
 /**
  * Real processes for the Node test project: `wrangler dev` serving the Worker, a coturn, its
- * echo peer. Everything listens on 127.0.0.1 only, every wait is bounded, and `stop()` kills the
+ * echo peer, HAProxy as the APNs relay. Everything listens on 127.0.0.1 only, every wait is bounded, and `stop()` kills the
  * process (SIGTERM, then SIGKILL) and removes its temporary files.
  */
 export interface Running {
@@ -166,6 +166,31 @@ export async function runCoturn(configuration: string, dir = mkdtempSync(join(tm
     throw error;
   }
   return { output: coturn.output, stop };
+}
+
+/**
+ * Debian's `haproxy` running turn-infra's APNs relay configuration (turn-infra/apns-relay/haproxy.cfg,
+ * the file hosts run) with `env` as its parameters, listening on `port`. Only PATH and `env` reach
+ * it, so nothing from the test runner's environment changes the configuration.
+ */
+export async function startHaproxy(env: Record<string, string>, port: number): Promise<Running> {
+  const unprivileged = process.getuid?.() === 0 ? {} : { APNS_RELAY_UNPRIVILEGED: "1" };
+  // A bare environment: NodeJS.ProcessEnv is typed with the Worker's variables, which it lacks.
+  const bare = { PATH: process.env.PATH, ...unprivileged, ...env } as unknown as NodeJS.ProcessEnv;
+  const haproxy = launch("haproxy", ["-db", "-f", join(REPO, "turn-infra/apns-relay/haproxy.cfg")], { env: bare });
+  const listening = () =>
+    new Promise<boolean>((done) => {
+      const socket = connect({ host: "127.0.0.1", port }, () => (socket.destroy(), done(true)));
+      socket.once("error", () => done(false));
+      socket.setTimeout(1000, () => (socket.destroy(), done(false)));
+    });
+  try {
+    await waitFor("haproxy", listening, haproxy, 15_000);
+  } catch (error) {
+    await haproxy.stop();
+    throw error;
+  }
+  return { output: haproxy.output, stop: haproxy.stop };
 }
 
 /** GET `url` from inside network namespace `ns`; true on a 2xx. Bounded to 3 s. */
