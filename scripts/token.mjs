@@ -1,6 +1,7 @@
 // Mints a development token for `wrangler dev`: HS256 with AUTH_JWT_SECRET from .dev.vars.
 //   npm run token -- alice                  one hour, sub=alice
 //   npm run token -- alice --ttl 600 --scope push:send
+//   npm run token -- ops --scope admin       for npm run check:push (POST /v1/admin/push/check)
 import { existsSync, readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { SignJWT } from "jose";
@@ -11,7 +12,7 @@ const { values, positionals } = parseArgs({
 });
 const [userId] = positionals;
 if (!userId || !/^\d+$/.test(values.ttl)) {
-  console.error("usage: npm run token -- <userId> [--ttl seconds] [--scope 'push:send']");
+  console.error("usage: npm run token -- <userId> [--ttl seconds] [--scope 'push:send admin']");
   process.exit(2);
 }
 

@@ -1,6 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { requireScope } from "../auth/middleware";
 import { bearerSecurity, errorContent, jsonContent, newRouter } from "../platform/http";
+import { checkPush, PushCheckQuerySchema, PushCheckSchema } from "./check";
 import { pushContext } from "./context";
 import { SendRequestSchema, SendResultSchema, sendPush } from "./send";
 import { changeMembership, MembershipResultSchema, MembershipSchema, TopicSchema } from "./topics";
@@ -55,3 +56,29 @@ pushRoutes
   .openapi(membershipRoute("unsubscribe"), async (c) =>
     c.json(await changeMembership(pushContext(c.env), c.var.principal.userId, c.req.valid("param").topic, c.req.valid("json").deviceIds, "unsubscribe"), 200),
   );
+
+/**
+ * Operations (scope `admin`, its own scope: a backend allowed to send pushes may not probe the
+ * providers, nor the other way round). Not in the contract's section 5.3; an addition.
+ */
+pushRoutes.use("/admin/push/*", requireScope("admin"));
+pushRoutes.openapi(
+  createRoute({
+    method: "post",
+    path: "/admin/push/check",
+    tags: ["Admin"],
+    summary: "Prove that the configured push providers accept our credentials, notifying nobody (scope admin)",
+    description:
+      "FCM: a fresh OAuth access token, then a validate_only message to a topic. APNs: a push to an all-zero device token, " +
+      "which APNs must refuse with 400 BadDeviceToken after accepting the provider token. Always 200; read `ok`.",
+    security: bearerSecurity,
+    request: { query: PushCheckQuerySchema },
+    responses: {
+      200: jsonContent(PushCheckSchema, "One result per provider; ok when every configured one passed"),
+      400: errorContent("Bad query"),
+      401: errorContent("Missing or invalid bearer token"),
+      403: errorContent("Token lacks scope admin"),
+    },
+  }),
+  async (c) => c.json(await checkPush(pushContext(c.env), { apnsEnvironment: c.req.valid("query").apnsEnvironment }), 200),
+);

@@ -10,9 +10,16 @@ import { exportPKCS8, exportSPKI, generateKeyPair, importSPKI, jwtVerify, decode
  * and payload limits. Any target can be scripted to answer with the providers' real errors.
  * Keys are generated at start; nothing private is committed.
  *
- * Control (for tests): POST /_control/script {target, responses: [{status, body?, retryAfter?}]}
- * queues answers for a token (FCM token, `topic:<name>`, or APNs device token);
- * GET /_control/records?target=... lists what was received for it.
+ * Like the real ones, FCM's `validate_only: true` runs every check and delivers nothing (200,
+ * `…/messages/fake_message_id`), and APNs refuses a device token it never issued (all zeros)
+ * with 400 BadDeviceToken once the provider token passed.
+ *
+ * Control (for tests): POST /_control/script {target, responses: [{status, body?, retryAfter?, delayMs?}]}
+ * queues answers, given after the fake's own checks, for a token (FCM token, `topic:<name>`,
+ * APNs device token) or an OAuth endpoint (`token:<name>`). Google's token endpoint is served at
+ * `/token` and at `/token/<name>`: a test that sets GOOGLE_TOKEN_URL to its own `/token/<name>`
+ * scripts (and counts) its exchanges without touching other tests' (and has its own entry in the
+ * Worker's access-token cache). GET /_control/records?target=... lists what was received.
  */
 export interface FakePush {
   url: string;
@@ -28,6 +35,8 @@ export interface Scripted {
   status: number;
   body?: unknown;
   retryAfter?: string;
+  /** Answer this much later (a slow or hanging provider). */
+  delayMs?: number;
 }
 
 export interface Received {
@@ -37,6 +46,8 @@ export interface Received {
   headers: Record<string, string>;
   body: unknown;
   status: number;
+  /** A notification a device would have shown: a 200 to a real send (not validate_only). */
+  delivered: boolean;
   at: number;
 }
 
@@ -58,16 +69,24 @@ export async function startFakePush(options: { latencyMs?: number } = {}): Promi
   const accessTokens = new Set<string>();
   let url = "";
 
-  const answer = (response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
+  const answer = (response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}, delayMs = 0) => {
     const send = () => {
+      if (response.destroyed) return;
       response.writeHead(status, { "content-type": "application/json", ...headers });
       response.end(body === undefined ? "" : JSON.stringify(body));
     };
-    if (options.latencyMs) setTimeout(send, options.latencyMs);
+    const wait = (options.latencyMs ?? 0) + delayMs;
+    if (wait) setTimeout(send, wait);
     else send();
   };
-  const record = (entry: Omit<Received, "at">) => records.push({ ...entry, at: Date.now() });
   const scripted = (target: string) => scripts.get(target)?.shift();
+  const record = (entry: Omit<Received, "at" | "delivered">, delivered = false) => records.push({ ...entry, delivered, at: Date.now() });
+  /** Gives the next scripted answer for `target` through `reply`, if there is one. */
+  const replayed = (target: string, reply: (status: number, payload: unknown, extra: Record<string, string>, delayMs?: number) => void) => {
+    const next = scripted(target);
+    if (next) reply(next.status, next.body ?? {}, next.retryAfter ? { "retry-after": next.retryAfter } : {}, next.delayMs);
+    return next !== undefined;
+  };
   const fcmError = (status: number, errorCode: string, message: string) => ({
     error: { code: status, message, status: errorCode, details: [{ "@type": "type.googleapis.com/google.firebase.fcm.v1.FcmError", errorCode }] },
   });
@@ -87,44 +106,54 @@ export async function startFakePush(options: { latencyMs?: number } = {}): Promi
       return answer(response, 200, records.filter((entry) => target === null || entry.target === target));
     }
 
-    if (request.method === "POST" && path === "/token") {
+    const tokenEndpoint = /^\/token(?:\/([\w-]+))?$/.exec(path);
+    if (request.method === "POST" && tokenEndpoint) {
+      const target = tokenEndpoint[1] ? `token:${tokenEndpoint[1]}` : "token";
       const form = new URLSearchParams(raw);
       try {
         if (form.get("grant_type") !== "urn:ietf:params:oauth:grant-type:jwt-bearer") throw new Error("grant_type");
+        // Google wants the token endpoint's own URL as the audience.
         const { payload } = await jwtVerify(form.get("assertion") ?? "", saPublic, {
           algorithms: ["RS256"],
           issuer: clientEmail,
-          audience: `${url}/token`,
+          audience: `${url}${path}`,
           requiredClaims: ["iat", "exp"],
         });
         if (payload.exp! - payload.iat! > 3600) throw new Error("lifetime over 1 h");
         if (!String(payload.scope ?? "").split(" ").includes(FCM_SCOPE)) throw new Error("scope");
       } catch (error) {
-        record({ kind: "token", target: "token", authorization, headers, body: { error: String(error) }, status: 400 });
+        record({ kind: "token", target, authorization, headers, body: { error: String(error) }, status: 400 });
         return answer(response, 400, { error: "invalid_grant", error_description: String(error) });
       }
+      const refused = replayed(target, (status, payload, extra, delayMs) => {
+        record({ kind: "token", target, authorization, headers, body: payload, status });
+        answer(response, status, payload, extra, delayMs);
+      });
+      if (refused) return;
       const token = `ya29.fake-${randomUUID()}`;
       accessTokens.add(token);
-      record({ kind: "token", target: "token", authorization, headers, body: {}, status: 200 });
+      record({ kind: "token", target, authorization, headers, body: {}, status: 200 });
       return answer(response, 200, { access_token: token, expires_in: 3599, token_type: "Bearer" });
     }
 
     const fcmSend = /^\/v1\/projects\/([^/]+)\/messages:send$/.exec(path);
     if (request.method === "POST" && fcmSend) {
-      const body = JSON.parse(raw) as { message?: Record<string, unknown> };
+      const body = JSON.parse(raw) as { message?: Record<string, unknown>; validate_only?: unknown };
       const message = body.message ?? {};
       const target = typeof message.token === "string" ? message.token : `topic:${String(message.topic)}`;
-      const reply = (status: number, payload: unknown, extra: Record<string, string> = {}) => {
-        record({ kind: "fcm", target, authorization, headers, body, status });
-        return answer(response, status, payload, extra);
+      // validate_only: every check below still runs (scripted answers included: FCM reports an
+      // unregistered token to a validation too), and a success delivers nothing.
+      const validateOnly = body.validate_only === true;
+      const reply = (status: number, payload: unknown, extra: Record<string, string> = {}, delayMs = 0) => {
+        record({ kind: "fcm", target, authorization, headers, body, status }, status === 200 && !validateOnly);
+        return answer(response, status, payload, extra, delayMs);
       };
       if (!accessTokens.has(authorization.replace(/^Bearer /, ""))) return reply(401, fcmError(401, "UNAUTHENTICATED", "Request had invalid authentication credentials."));
       if (fcmSend[1] !== project) return reply(403, fcmError(403, "SENDER_ID_MISMATCH", "SenderId mismatch"));
-      const problem = fcmShapeProblem(message, raw);
+      const problem = fcmRequestProblem(body) ?? fcmShapeProblem(message, raw);
       if (problem) return reply(400, fcmError(400, "INVALID_ARGUMENT", problem));
-      const next = scripted(target);
-      if (next) return reply(next.status, next.body ?? {}, next.retryAfter ? { "retry-after": next.retryAfter } : {});
-      return reply(200, { name: `projects/${project}/messages/${randomUUID()}` });
+      if (replayed(target, reply)) return;
+      return reply(200, { name: `projects/${project}/messages/${validateOnly ? "fake_message_id" : randomUUID()}` });
     }
 
     const iid = /^\/iid\/v1:(batchAdd|batchRemove)$/.exec(path);
@@ -141,9 +170,9 @@ export async function startFakePush(options: { latencyMs?: number } = {}): Promi
     const apns = /^\/3\/device\/([^/]+)$/.exec(path);
     if (request.method === "POST" && apns) {
       const target = apns[1]!;
-      const reply = (status: number, payload: unknown, extra: Record<string, string> = {}) => {
-        record({ kind: "apns", target, authorization, headers, body: raw ? JSON.parse(raw) : null, status });
-        return answer(response, status, payload, { "apns-id": randomUUID(), ...extra });
+      const reply = (status: number, payload: unknown, extra: Record<string, string> = {}, delayMs = 0) => {
+        record({ kind: "apns", target, authorization, headers, body: raw ? JSON.parse(raw) : null, status }, status === 200);
+        return answer(response, status, payload, { "apns-id": randomUUID(), ...extra }, delayMs);
       };
       const jwt = authorization.replace(/^bearer /, "");
       try {
@@ -157,8 +186,9 @@ export async function startFakePush(options: { latencyMs?: number } = {}): Promi
       }
       const problem = apnsProblem(headers, raw, target, bundleId);
       if (problem) return reply(problem.status, { reason: problem.reason });
-      const next = scripted(target);
-      if (next) return reply(next.status, next.body ?? {}, next.retryAfter ? { "retry-after": next.retryAfter } : {});
+      if (replayed(target, reply)) return;
+      // A well-formed token APNs never issued (all zeros): refused once the request is authenticated.
+      if (/^0+$/.test(target)) return reply(400, { reason: "BadDeviceToken" });
       return reply(200, undefined);
     }
     return answer(response, 404, { error: "not found" });
@@ -191,6 +221,15 @@ export async function startFakePush(options: { latencyMs?: number } = {}): Promi
     bundleId,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
+}
+
+/** The request around the message: FCM's JSON mapping refuses unknown fields and mistyped ones. */
+function fcmRequestProblem(body: Record<string, unknown>): string | undefined {
+  const unknown = Object.keys(body).find((key) => key !== "message" && key !== "validate_only");
+  if (unknown) return `Invalid JSON payload received. Unknown name "${unknown}": Cannot find field.`;
+  if ("validate_only" in body && typeof body.validate_only !== "boolean") return `Invalid value at 'validate_only' (TYPE_BOOL), ${JSON.stringify(body.validate_only)}`;
+  if (typeof body.message !== "object" || body.message === null) return "message is required";
+  return undefined;
 }
 
 function fcmShapeProblem(message: Record<string, unknown>, raw: string): string | undefined {
