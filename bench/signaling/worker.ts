@@ -4,7 +4,7 @@
 import { DurableObject } from "cloudflare:workers";
 import service from "../../src/index";
 
-export { CallRoom, ApnsProviderToken } from "../../src/index";
+export { CallRoom, ApnsProviderToken, UserLine } from "../../src/index";
 
 interface BenchEnv extends Env {
   ECHO_RELAY: DurableObjectNamespace<EchoRelay>;

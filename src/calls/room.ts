@@ -18,8 +18,10 @@ import {
   type Effect,
   type Role,
 } from "./machine";
-import type { Notifier } from "./notice";
-import { NoticeOutbox } from "./outbox";
+import type { LineCall } from "./line";
+import type { CallNotice, Notifier } from "./notice";
+import { Outbox } from "./outbox";
+import { closeQuietly, USER_HEADER } from "./sockets";
 import { PENDING_MAX_BYTES, PENDING_MAX_CALL_BYTES, PENDING_MAX_FRAMES, PendingFrames } from "./pending";
 import { parseClientFrame, type LeaveReason, type Participant, type RelayedFrame, type ServerFrame } from "./protocol";
 import { FrameRateLimiter } from "./rate-limit";
@@ -35,8 +37,6 @@ interface Attachment extends Participant {
 export type RoomResult<T> = { ok: true; value: T } | { ok: false; code: "not_found" | "forbidden" | "conflict"; message: string };
 export type CallAction = "accept" | "decline" | "end";
 
-/** The header through which the Worker tells the room who is upgrading (never from a client). */
-export const USER_HEADER = "x-secureconnect-user";
 
 const CLOSE = { normal: 1000, policy: 1008, tooBig: 1009, replaced: 4001 } as const;
 
@@ -49,9 +49,12 @@ const CLOSE = { normal: 1000, policy: 1008, tooBig: 1009, replaced: 4001 } as co
  */
 export class CallRoom extends DurableObject<Env> {
   private readonly pending: PendingFrames;
-  private readonly outbox: NoticeOutbox;
-  /** The outbox's current send, so sends never overlap and notices keep their order. */
+  private readonly outbox: Outbox<CallNotice[]>;
+  /** Snapshots of the call for its participants' lines (line.ts), sent like the notices. */
+  private readonly lineOutbox: Outbox<LineCall>;
+  /** Each outbox's current send, so sends never overlap and entries keep their order. */
   private delivering: Promise<void> | undefined;
+  private updatingLines: Promise<void> | undefined;
   private readonly limiter = new FrameRateLimiter();
   private readonly attachments = new WeakMap<WebSocket, Attachment>();
   /** The call as last read or written; storage stays the truth (see {@link load}). */
@@ -64,7 +67,8 @@ export class CallRoom extends DurableObject<Env> {
   ) {
     super(ctx, env);
     this.pending = new PendingFrames(ctx.storage.sql);
-    this.outbox = new NoticeOutbox(ctx.storage.sql);
+    this.outbox = new Outbox<CallNotice[]>(ctx.storage.sql, "outbox", "notices");
+    this.lineOutbox = new Outbox<LineCall>(ctx.storage.sql, "line_outbox");
     // An object without a call was reached with an unknown id (a typo, a probe, a purged call):
     // it answers 404 and must stay empty, so its tables are created only with a call.
     if (this.load()) this.installTables();
@@ -250,8 +254,8 @@ export class CallRoom extends DurableObject<Env> {
   override async alarm(): Promise<void> {
     const call = this.load();
     if (!call) return;
-    // Notices the notifier refused (or that a restart interrupted) go first, in their order.
-    await this.deliverNotices();
+    // Notices and line updates refused (or interrupted by a restart) go first, in their order.
+    await Promise.all([this.deliverNotices(), this.updateLines()]);
     const outcome = transition(call, { type: "alarm" }, Date.now(), this.config.calls);
     // Always commit: it re-arms the alarm for the next deadline, even when this run was early.
     if (outcome.ok) await this.commit(outcome.call, outcome.effects);
@@ -266,6 +270,7 @@ export class CallRoom extends DurableObject<Env> {
   private installTables(): void {
     this.pending.install();
     this.outbox.install();
+    this.lineOutbox.install();
   }
 
   /** The call from storage (and into the cache). REST calls and alarms always read storage. */
@@ -292,6 +297,9 @@ export class CallRoom extends DurableObject<Env> {
     // The call and its notices are written in one turn: one transaction, never one without the other.
     this.ctx.storage.kv.put("call", call);
     if (notices.length > 0) this.outbox.add(notices, Date.now());
+    // Every decision the participants could see goes to their lines (not a socket count change).
+    const seen = effects.length > 0;
+    if (seen) this.lineOutbox.add(lineCall(call), Date.now());
     this.call = call;
     await this.armAlarm(call);
 
@@ -314,35 +322,48 @@ export class CallRoom extends DurableObject<Env> {
     // Not awaited: whoever caused this (POST /v1/calls, an accept) is answered without waiting for
     // the queue. The outbox keeps the notices, and the alarm retries them, until the notifier has them.
     if (notices.length > 0) void this.deliverNotices();
+    if (seen) void this.updateLines();
   }
 
   /** The next alarm: the call's own deadline, or sooner when the outbox has something waiting. */
   private async armAlarm(call: Call): Promise<void> {
-    const times = [nextAlarm(call, this.config.calls), this.outbox.nextDue()].filter((at): at is number => at !== undefined);
+    const times = [nextAlarm(call, this.config.calls), this.outbox.nextDue(), this.lineOutbox.nextDue()].filter((at): at is number => at !== undefined);
     if (times.length === 0) await this.ctx.storage.deleteAlarm();
     else await this.ctx.storage.setAlarm(Math.min(...times));
   }
 
   /** Hands the outbox to the notifier, oldest first; one send at a time. */
   private deliverNotices(): Promise<void> {
-    this.delivering ??= this.drainOutbox().finally(() => (this.delivering = undefined));
+    this.delivering ??= this.drain(this.outbox, (notices) => this.notifier.notify(notices), "notify").finally(() => (this.delivering = undefined));
     return this.delivering;
   }
 
-  private async drainOutbox(): Promise<void> {
+  /** Sends the participants' lines the call's latest snapshots, oldest first; one send at a time. */
+  private updateLines(): Promise<void> {
+    this.updatingLines ??= this.drain(this.lineOutbox, (call) => this.tellLines(call), "line_update").finally(() => (this.updatingLines = undefined));
+    return this.updatingLines;
+  }
+
+  private async tellLines(call: LineCall): Promise<void> {
+    await Promise.all([call.caller, ...call.callees].map((userId) => this.env.USER_LINE.get(this.env.USER_LINE.idFromName(userId)).record(userId, call)));
+  }
+
+  /**
+   * Hands an outbox's entries to `deliver`, oldest first. A refusal stops there (later entries
+   * must not overtake it) and the alarm retries it after its back-off.
+   */
+  private async drain<T>(outbox: Outbox<T>, deliver: (payload: T) => Promise<void>, event: string): Promise<void> {
     // `this.call` is gone once the room has been purged (its tables with it).
-    for (let entry = this.call && this.outbox.first(); entry; entry = this.call && this.outbox.first()) {
+    for (let entry = this.call && outbox.first(); entry; entry = this.call && outbox.first()) {
       try {
-        await this.notifier.notify(entry.notices);
+        await deliver(entry.payload);
       } catch (error) {
-        const retryAt = this.outbox.failed(entry, Date.now());
-        const callId = entry.notices[0]?.callId;
-        log("error", retryAt === undefined ? "notify_abandoned" : "notify_failed", { callId, attempts: entry.attempts + 1, message: String(error) });
-        // Later entries wait: they must not overtake this one.
+        const retryAt = outbox.failed(entry, Date.now());
+        log("error", retryAt === undefined ? `${event}_abandoned` : `${event}_failed`, { callId: this.call?.callId, attempts: entry.attempts + 1, message: String(error) });
         if (this.call) await this.armAlarm(this.call);
         return;
       }
-      this.outbox.sent(entry.seq);
+      outbox.sent(entry.seq);
     }
   }
 
@@ -449,18 +470,25 @@ const isOpen = (ws: WebSocket) => ws.readyState === WebSocket.OPEN;
 const participantOf = ({ userId, connectionId }: Participant): Participant => ({ userId, connectionId });
 const send = (ws: WebSocket, frame: ServerFrame) => ws.send(JSON.stringify(frame));
 
+/** The call as its participants' lines keep it (line.ts). */
+function lineCall(call: Call): LineCall {
+  return {
+    callId: call.callId,
+    caller: call.caller,
+    callees: call.callees,
+    media: call.media,
+    ...(call.metadata ? { metadata: call.metadata } : {}),
+    state: call.state,
+    createdAt: call.createdAt,
+    ringsUntil: call.ringDeadline,
+    ...(call.answeredAt !== undefined ? { answeredAt: call.answeredAt, answeredBy: call.answeredBy } : {}),
+    ...(call.endedAt !== undefined ? { endedAt: call.endedAt, endReason: call.endReason } : {}),
+    declined: call.declined,
+  };
+}
+
 const queueFull = (why: string): ServerFrame => ({
   type: "error",
   code: "recipient_queue_full",
   message: `frame dropped: ${why} (at most ${PENDING_MAX_FRAMES} frames or ${PENDING_MAX_BYTES} bytes per person, ${PENDING_MAX_CALL_BYTES} bytes per call)`,
 });
-
-function closeQuietly(ws: WebSocket, code: number, reason: string): void {
-  // 1005, 1006 and 1015 are reserved for the runtime's own reports and throw if sent.
-  const safe = code === 1005 || code === 1006 || code === 1015 || code < 1000 ? CLOSE.normal : code;
-  try {
-    ws.close(safe, reason);
-  } catch {
-    // Already closing or closed.
-  }
-}

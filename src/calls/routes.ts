@@ -6,8 +6,10 @@ import { bearerSecurity, errorContent, jsonContent, newRouter, type AppEnv } fro
 import { randomId } from "../platform/ids";
 import { limitPerUser } from "../platform/rate-limit";
 import { iceFor } from "../turn/ice";
-import { USER_HEADER, type CallAction, type RoomResult } from "./room";
-import { CallViewSchema, CreateCallSchema, CreatedCallSchema } from "./schemas";
+import { IncomingCallSchema } from "./line-protocol";
+import type { CallAction, RoomResult } from "./room";
+import { CallHistorySchema, CallListQuerySchema, CallViewSchema, CreateCallSchema, CreatedCallSchema } from "./schemas";
+import { USER_HEADER } from "./sockets";
 
 const CallIdParam = z.object({
   callId: z.string().openapi({ param: { name: "callId", in: "path" }, example: "q3V8c1mZk0Qv9oYx2bLwTg" }),
@@ -26,6 +28,23 @@ const CALL_ID = /^[A-Za-z0-9_-]{22}$/;
 function room(c: Context<AppEnv>, callId: string) {
   if (!CALL_ID.test(callId)) throw new ApiError("not_found", "no such call");
   return c.env.CALL_ROOM.get(c.env.CALL_ROOM.idFromName(callId));
+}
+
+/** The user's line (line.ts): their ringing calls, history and line sockets. */
+const lineOf = (c: Context<AppEnv>) => c.env.USER_LINE.get(c.env.USER_LINE.idFromName(c.var.principal.userId));
+
+/** 426 unless the request is a WebSocket upgrade. */
+function requireUpgrade(c: Context<AppEnv>): void {
+  if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
+    throw new ApiError("invalid_request", "this endpoint is a WebSocket upgrade", { headers: { upgrade: "websocket" }, status: 426 });
+  }
+}
+
+/** The upgrade request as a room or line gets it: with the authenticated user stamped on. */
+function asUser(c: Context<AppEnv>): Request {
+  const headers = new Headers(c.req.raw.headers);
+  headers.set(USER_HEADER, c.var.principal.userId);
+  return new Request(c.req.raw, { headers });
 }
 
 function unwrap<T>(result: RoomResult<T>): T {
@@ -130,12 +149,51 @@ export const callRoutes = newRouter()
       },
     }),
     async (c) => {
-      if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
-        throw new ApiError("invalid_request", "this endpoint is a WebSocket upgrade", { headers: { upgrade: "websocket" }, status: 426 });
-      }
-      const headers = new Headers(c.req.raw.headers);
-      headers.set(USER_HEADER, c.var.principal.userId);
+      requireUpgrade(c);
       // The room answers the upgrade itself; the response passes through untouched.
-      return room(c, c.req.valid("param").callId).fetch(new Request(c.req.raw, { headers })) as unknown as Response;
+      return room(c, c.req.valid("param").callId).fetch(asUser(c)) as unknown as Response;
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "get",
+      path: "/calls",
+      tags,
+      summary: "The calls ringing for you (?state=ringing), or your call history, newest first",
+      description: "History pages hold `limit` calls (default 20, at most 100); pass a page's `next` as `before` for the next one. A user's line remembers their last 200 calls.",
+      security: bearerSecurity,
+      request: { query: CallListQuerySchema },
+      responses: {
+        200: jsonContent(z.union([z.object({ calls: z.array(IncomingCallSchema) }), CallHistorySchema]), "Ringing calls, or a page of history"),
+        400: errorContent("Bad query"),
+        401: failures[401],
+      },
+    }),
+    async (c) => {
+      const { state, limit, before } = c.req.valid("query");
+      const { userId } = c.var.principal;
+      if (state === "ringing") return c.json({ calls: await lineOf(c).ringing(userId) }, 200);
+      return c.json(await lineOf(c).history(userId, limit ?? 20, before === undefined ? undefined : Date.parse(before)), 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "get",
+      path: "/me/ws",
+      tags,
+      summary: "Your line: incoming calls and what becomes of your calls, on every tab and device (WebSocket)",
+      description:
+        "Authenticate like the call socket (`Authorization` or the subprotocols `signal.v1` and `bearer.<JWT>`). First frame `welcome` with the calls ringing for you; then `incoming-call` and `call-update`. Up to 10 sockets per user. Protocol: docs/signaling.md.",
+      security: bearerSecurity,
+      responses: {
+        101: { description: "Switching protocols" },
+        401: failures[401],
+        426: errorContent("Not a WebSocket upgrade"),
+        429: errorContent("The user already has 10 line sockets"),
+      },
+    }),
+    async (c) => {
+      requireUpgrade(c);
+      return lineOf(c).fetch(asUser(c)) as unknown as Response;
     },
   );

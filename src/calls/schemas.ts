@@ -58,3 +58,53 @@ export const CreatedCallSchema = z
     ringsUntil: z.string().openapi({ description: "When the call ends as missed if nobody answers" }),
   })
   .openapi("CreatedCall");
+
+/** One call in a user's history, from that user's side (`GET /v1/calls`). */
+export const HistoryEntrySchema = z
+  .object({
+    callId: z.string(),
+    direction: z.enum(["incoming", "outgoing"]),
+    caller: z.string(),
+    callees: z.array(z.string()),
+    media: MediaSchema,
+    metadata: MetadataSchema.optional(),
+    state: CallStateSchema.openapi({ description: "As this user sees it: a callee who declined sees `ended` (`declined`)" }),
+    createdAt: z.string(),
+    answeredAt: z.string().optional(),
+    answeredBy: z.string().optional(),
+    endedAt: z.string().optional(),
+    endReason: EndReasonSchema.optional(),
+    missed: z.literal(true).optional().openapi({ description: "An incoming call that rang out with nobody answering it" }),
+  })
+  .openapi("CallHistoryEntry");
+export type HistoryEntry = z.output<typeof HistoryEntrySchema>;
+
+export const CallHistorySchema = z
+  .object({
+    calls: z.array(HistoryEntrySchema),
+    next: z.string().optional().openapi({ description: "Pass as `before` for the next (older) page; absent on the last page" }),
+  })
+  .openapi("CallHistory");
+
+/** Most calls one history page holds; a line remembers the last 200. */
+export const HISTORY_PAGE_MAX = 100;
+
+export const CallListQuerySchema = z
+  .object({
+    state: z
+      .literal("ringing")
+      .optional()
+      .openapi({ param: { name: "state", in: "query" }, description: "`ringing`: the calls ringing for you now, instead of the history" }),
+    limit: z
+      .string()
+      .regex(/^[0-9]{1,3}$/, "must be a whole number")
+      .transform(Number)
+      .pipe(z.number().int().min(1).max(HISTORY_PAGE_MAX))
+      .optional()
+      .openapi({ param: { name: "limit", in: "query" }, type: "integer", description: `History page size, 1 to ${HISTORY_PAGE_MAX} (default 20)` }),
+    before: z.iso
+      .datetime({ offset: true })
+      .optional()
+      .openapi({ param: { name: "before", in: "query" }, description: "Only calls created before this instant (a page's `next`)" }),
+  })
+  .strict();

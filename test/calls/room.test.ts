@@ -138,7 +138,7 @@ describe("call REST lifecycle", () => {
     // The same query sees a real call's tables.
     const { stub } = await createdCall(user("alice"), [user("bob")]);
     const tables = await runInDurableObject(stub, (_room, state) => state.storage.sql.exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_%' ESCAPE '\\' AND name NOT LIKE 'sqlite%'").toArray());
-    expect(tables.map((table) => table.name).sort()).toEqual(["held", "outbox", "pending"]);
+    expect(tables.map((table) => table.name).sort()).toEqual(["held", "line_outbox", "outbox", "pending"]);
   });
 });
 

@@ -1,0 +1,235 @@
+import { DurableObject } from "cloudflare:workers";
+import { offeredSubprotocols, SUBPROTOCOL } from "../auth/subprotocol";
+import { jsonError } from "../platform/errors";
+import { log } from "../platform/log";
+import type { CallUpdate, IncomingCall, LineServerFrame } from "./line-protocol";
+import type { CallState, EndReason } from "./protocol";
+import { FrameRateLimiter } from "./rate-limit";
+import { closeQuietly, USER_HEADER } from "./sockets";
+import type { HistoryEntry, Media, Metadata } from "./schemas";
+
+/**
+ * A user's line: one Durable Object per user (named by the user id) that knows the calls the
+ * user takes part in, tells the user's open sockets (`GET /v1/me/ws`: tabs, devices) when a call
+ * rings for them and what becomes of it, and answers the ringing list and the call history
+ * (`GET /v1/calls`). Call rooms send it a {@link LineCall} snapshot after every change, from
+ * their line outbox (room.ts), so a snapshot may arrive twice: applying one is idempotent, and
+ * one that is older than what the line holds is ignored.
+ */
+
+/** A call as a room reports it to its participants' lines (instants in ms). */
+export interface LineCall {
+  callId: string;
+  caller: string;
+  callees: string[];
+  media: Media;
+  metadata?: Metadata;
+  state: CallState;
+  createdAt: number;
+  ringsUntil: number;
+  answeredAt?: number;
+  answeredBy?: string;
+  endedAt?: number;
+  endReason?: EndReason;
+  declined: string[];
+}
+
+/** Sockets one user may hold on their line at once (tabs, devices). */
+export const MAX_LINE_SOCKETS = 10;
+/** Calls a line remembers; older ones are forgotten. */
+export const LINE_HISTORY = 200;
+
+const RANK: Record<CallState, number> = { ringing: 0, active: 1, ended: 2 };
+
+/** The call's update as `userId` sees it: their own decline ends it for them, whatever follows. */
+export function updateFor(call: LineCall, userId: string): CallUpdate {
+  if (call.declined.includes(userId)) return { callId: call.callId, state: "ended", endReason: "declined" };
+  return {
+    callId: call.callId,
+    state: call.state,
+    ...(call.endReason ? { endReason: call.endReason } : {}),
+    ...(call.answeredBy !== undefined ? { answeredBy: call.answeredBy } : {}),
+  };
+}
+
+/** Whether the call rings for `userId` at `now`: incoming, still ringing, not declined, not timed out. */
+export function ringsFor(call: LineCall, userId: string, now: number): boolean {
+  return call.state === "ringing" && call.callees.includes(userId) && !call.declined.includes(userId) && now < call.ringsUntil;
+}
+
+export function incomingCall(call: LineCall): IncomingCall {
+  return {
+    callId: call.callId,
+    caller: call.caller,
+    callees: call.callees,
+    media: call.media,
+    ...(call.metadata ? { metadata: call.metadata } : {}),
+    createdAt: new Date(call.createdAt).toISOString(),
+    ringsUntil: new Date(call.ringsUntil).toISOString(),
+    wsPath: `/v1/calls/${call.callId}/ws`,
+  };
+}
+
+export function historyEntry(call: LineCall, userId: string): HistoryEntry {
+  const iso = (ms: number) => new Date(ms).toISOString();
+  const incoming = call.caller !== userId;
+  const seen = updateFor(call, userId);
+  return {
+    callId: call.callId,
+    direction: incoming ? "incoming" : "outgoing",
+    caller: call.caller,
+    callees: call.callees,
+    media: call.media,
+    ...(call.metadata ? { metadata: call.metadata } : {}),
+    state: seen.state,
+    createdAt: iso(call.createdAt),
+    ...(call.answeredAt !== undefined ? { answeredAt: iso(call.answeredAt), answeredBy: call.answeredBy } : {}),
+    ...(call.endedAt !== undefined ? { endedAt: iso(call.endedAt) } : {}),
+    ...(seen.endReason ? { endReason: seen.endReason } : {}),
+    ...(incoming && seen.endReason === "missed" ? { missed: true as const } : {}),
+  };
+}
+
+/**
+ * Whether `next` should replace `held`: a later state always does, the same state when
+ * something changed within it (another callee declined); an earlier one never (a retried
+ * snapshot arriving after a newer one).
+ */
+export function isNewer(next: LineCall, held: LineCall | undefined): boolean {
+  if (!held) return true;
+  if (RANK[next.state] !== RANK[held.state]) return RANK[next.state] > RANK[held.state];
+  return next.declined.length > held.declined.length || JSON.stringify(next) !== JSON.stringify(held);
+}
+
+
+export class UserLine extends DurableObject<Env> {
+  private readonly limiter = new FrameRateLimiter();
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS calls (callId TEXT PRIMARY KEY, createdAt INTEGER NOT NULL, call TEXT NOT NULL)");
+    ctx.storage.sql.exec("CREATE INDEX IF NOT EXISTS calls_by_time ON calls (createdAt, callId)");
+    ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair('{"type":"ping"}', '{"type":"pong"}'));
+  }
+
+  // ── RPC from call rooms and the Worker's routes ──────────────────────────────────────────
+
+  /** A room's snapshot of a call `userId` takes part in: stored, and told to the user's sockets. */
+  async record(userId: string, call: LineCall): Promise<void> {
+    const held = this.get(call.callId);
+    if (!isNewer(call, held)) return;
+    this.ctx.storage.sql.exec("INSERT OR REPLACE INTO calls (callId, createdAt, call) VALUES (?, ?, ?)", call.callId, call.createdAt, JSON.stringify(call));
+    this.forgetOld();
+    const frame = frameFor(userId, call, held, Date.now());
+    if (frame) this.broadcast(frame);
+  }
+
+  /** The calls ringing for `userId` now, oldest first. */
+  async ringing(userId: string): Promise<IncomingCall[]> {
+    const now = Date.now();
+    return this.all().filter((call) => ringsFor(call, userId, now)).map(incomingCall);
+  }
+
+  /** The user's calls, newest first: at most `limit`, created before `before` (ms) when given. */
+  async history(userId: string, limit: number, before?: number): Promise<{ calls: HistoryEntry[]; next?: string }> {
+    const rows = this.ctx.storage.sql
+      .exec<{ call: string }>("SELECT call FROM calls WHERE createdAt < ? ORDER BY createdAt DESC, callId DESC LIMIT ?", before ?? Number.MAX_SAFE_INTEGER, limit + 1)
+      .toArray();
+    const calls = rows.slice(0, limit).map((row) => JSON.parse(row.call) as LineCall);
+    const last = calls.at(-1);
+    return { calls: calls.map((call) => historyEntry(call, userId)), ...(rows.length > limit && last ? { next: new Date(last.createdAt).toISOString() } : {}) };
+  }
+
+  // ── The user's sockets ───────────────────────────────────────────────────────────────────
+
+  override async fetch(request: Request): Promise<Response> {
+    const userId = request.headers.get(USER_HEADER);
+    if (!userId || request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
+      return jsonError("invalid_request", "expected an authenticated WebSocket upgrade");
+    }
+    const open = this.ctx.getWebSockets().filter((ws) => ws.readyState === WebSocket.OPEN);
+    if (open.length >= MAX_LINE_SOCKETS) {
+      return jsonError("rate_limited", `a user may hold ${MAX_LINE_SOCKETS} line sockets at once; close one first`, { "retry-after": "5" });
+    }
+    const pair = new WebSocketPair();
+    this.ctx.acceptWebSocket(pair[1]);
+    pair[1].serializeAttachment({ id: crypto.randomUUID() });
+    send(pair[1], { type: "welcome", userId, calls: await this.ringing(userId) });
+    return new Response(null, {
+      status: 101,
+      webSocket: pair[0],
+      headers: offeredSubprotocols(request.headers.get("sec-websocket-protocol")).includes(SUBPROTOCOL) ? { "sec-websocket-protocol": SUBPROTOCOL } : {},
+    });
+  }
+
+  override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    const { id } = ws.deserializeAttachment() as { id: string };
+    // A line listens; a client that keeps talking to it is closed.
+    const verdict = this.limiter.admit(id, 5, Date.now());
+    if (verdict === "kick") return closeQuietly(ws, 1008, "rate limit exceeded");
+    if (verdict !== "pass") return;
+    if (typeof message === "string" && message.length <= 256 && isPing(message)) return send(ws, { type: "pong" });
+    send(ws, { type: "error", code: "invalid_frame", message: 'a line accepts only {"type":"ping"}' });
+  }
+
+  override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
+    closeQuietly(ws, code, reason);
+  }
+
+  // ── internals ────────────────────────────────────────────────────────────────────────────
+
+  private get(callId: string): LineCall | undefined {
+    const row = this.ctx.storage.sql.exec<{ call: string }>("SELECT call FROM calls WHERE callId = ?", callId).toArray()[0];
+    return row && (JSON.parse(row.call) as LineCall);
+  }
+
+  private all(): LineCall[] {
+    return this.ctx.storage.sql
+      .exec<{ call: string }>("SELECT call FROM calls ORDER BY createdAt, callId")
+      .toArray()
+      .map((row) => JSON.parse(row.call) as LineCall);
+  }
+
+  private forgetOld(): void {
+    this.ctx.storage.sql.exec(
+      "DELETE FROM calls WHERE callId NOT IN (SELECT callId FROM calls ORDER BY createdAt DESC, callId DESC LIMIT ?)",
+      LINE_HISTORY,
+    );
+  }
+
+  private broadcast(frame: LineServerFrame): void {
+    const text = JSON.stringify(frame);
+    for (const ws of this.ctx.getWebSockets()) {
+      try {
+        ws.send(text);
+      } catch (error) {
+        log("warn", "line_send_failed", { message: String(error) });
+      }
+    }
+  }
+}
+
+/**
+ * What the user's sockets hear of a change: `incoming-call` the first time a call rings for them,
+ * `call-update` when what they see of it changed, nothing otherwise.
+ */
+export function frameFor(userId: string, call: LineCall, held: LineCall | undefined, now: number): LineServerFrame | undefined {
+  if (!held && ringsFor(call, userId, now)) return { type: "incoming-call", call: incomingCall(call) };
+  const update = updateFor(call, userId);
+  const before = held && updateFor(held, userId);
+  // A call first heard of in its ringing state by someone it does not ring for (the caller) is no news.
+  if (!before && update.state === "ringing") return undefined;
+  if (before && JSON.stringify(before) === JSON.stringify(update)) return undefined;
+  return { type: "call-update", call: update };
+}
+
+const send = (ws: WebSocket, frame: LineServerFrame) => ws.send(JSON.stringify(frame));
+
+function isPing(text: string): boolean {
+  try {
+    const frame = JSON.parse(text) as unknown;
+    return typeof frame === "object" && frame !== null && (frame as { type?: unknown }).type === "ping" && Object.keys(frame).length === 1;
+  } catch {
+    return false;
+  }
+}
