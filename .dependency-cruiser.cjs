@@ -5,7 +5,7 @@
 //
 // auth, turn and devices are peers and do not import each other. The calls layer owns the
 // Notifier port; push implements it; only the entry (src/index.ts) wires the two together.
-// The browser SDK may take the signaling protocol's *types* from the server, nothing else.
+// The browser SDK may take the signaling and line protocols' *types* from the server, nothing else.
 const layer = (name, from, allowed, comment) => ({
   name: `${name}-imports-only-lower-layers`,
   severity: "error",
@@ -21,6 +21,7 @@ const DEVICES = "^src/devices/";
 const CALLS = "^src/calls/";
 const PUSH = "^src/push/";
 const HTTP_APP = "^src/(api\\.ts|meta/)";
+const SDK_PROTOCOLS = "^src/calls/(protocol|line-protocol)\\.ts$";
 
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
@@ -35,16 +36,16 @@ module.exports = {
     {
       name: "sdk-takes-only-protocol-types",
       severity: "error",
-      comment: "the browser SDK imports the server's signaling protocol for its types, never code, never any other server module",
+      comment: "the browser SDK imports the server's signaling and line protocols for their types, never code, never any other server module",
       from: { path: "^client/src/" },
-      to: { path: "^src/", pathNot: "^src/calls/protocol\\.ts$" },
+      to: { path: "^src/", pathNot: SDK_PROTOCOLS },
     },
     {
       name: "sdk-protocol-imports-are-type-only",
       severity: "error",
       comment: "a value import would bundle zod and the server's code into the SDK",
       from: { path: "^client/src/" },
-      to: { path: "^src/calls/protocol\\.ts$", dependencyTypesNot: ["type-only"] },
+      to: { path: SDK_PROTOCOLS, dependencyTypesNot: ["type-only"] },
     },
     {
       name: "no-circular",

@@ -1,13 +1,15 @@
+import type { CallUpdate, IncomingCall, LineServerFrame } from "../../src/calls/line-protocol";
 import type { CallState, ClientFrame, Participant, ServerFrame } from "../../src/calls/protocol";
-import { iceRefreshDelayMs, iceRestartDelayMs, isFromPeer, onRemoteDescription, reconnectDelayMs, shouldOffer } from "./negotiation";
+import { iceRefreshDelayMs, iceRestartDelayMs, isFromPeer, nextRinging, onRemoteDescription, reconnectDelayMs, shouldOffer } from "./negotiation";
 
-// The wire types are the server's own (src/calls/protocol.ts), imported for their types only.
-export type { CallState, Participant, ServerFrame, ClientFrame };
+// The wire types are the server's own (src/calls/protocol.ts, src/calls/line-protocol.ts),
+// imported for their types only.
+export type { CallState, Participant, ServerFrame, ClientFrame, CallUpdate, IncomingCall, LineServerFrame };
 
 /** App data carried by `message` frames: any JSON value. */
 export type JsonValue = Extract<ClientFrame, { type: "message" }>["data"];
 
-export { iceRefreshDelayMs, iceRestartDelayMs, isFromPeer, onRemoteDescription, reconnectDelayMs, shouldOffer } from "./negotiation";
+export { iceRefreshDelayMs, iceRestartDelayMs, isFromPeer, nextRinging, onRemoteDescription, reconnectDelayMs, shouldOffer } from "./negotiation";
 
 /**
  * SecureConnect Edge client: places and answers calls through the service's REST API and
@@ -46,6 +48,36 @@ interface CallEvents {
   "participant-left": (participant: Participant, reason: string) => void;
   message: (data: JsonValue, from: Participant) => void;
   error: (error: CallErrorInfo) => void;
+}
+
+/** The line's socket: `open` once its `welcome` has made {@link Line.ringing} current. */
+export type LineState = "connecting" | "open" | "closed";
+
+interface LineEvents {
+  /** A call started ringing for the user (also one already ringing when the line first opens). */
+  incoming: (call: IncomingCall) => void;
+  /** {@link Line.ringing} changed: render the incoming-call prompts from this. */
+  ringing: (calls: IncomingCall[]) => void;
+  /** What became of a call the user takes part in, incoming or outgoing (the server's frame). */
+  "call-update": (update: CallUpdate) => void;
+  connection: (state: LineState) => void;
+  error: (error: CallErrorInfo) => void;
+}
+
+type Listener = (...args: never[]) => void;
+
+/** Typed `on` and `emit`, shared by Call and Line. */
+class Emitter<Events extends { [K in keyof Events]: Listener }> {
+  private readonly listeners = new Map<keyof Events, Listener[]>();
+
+  on<K extends keyof Events>(event: K, listener: Events[K]): this {
+    this.listeners.set(event, [...(this.listeners.get(event) ?? []), listener]);
+    return this;
+  }
+
+  protected emit<K extends keyof Events>(event: K, ...args: Parameters<Events[K]>): void {
+    for (const listener of this.listeners.get(event) ?? []) (listener as unknown as (...a: Parameters<Events[K]>) => void)(...args);
+  }
 }
 
 interface IceServers {
@@ -91,6 +123,24 @@ export class SecureConnect {
     return call;
   }
 
+  /**
+   * Opens the user's line (`GET /v1/me/ws`): the calls ringing for them, in every tab and device
+   * that listens, and what becomes of each. Answer one with `join(callId)` then `accept()`.
+   *
+   * @example
+   * const line = client.listen();
+   * line.on("incoming", (incoming) => showPrompt(incoming));                       // caller, media, metadata
+   * line.on("ringing", (calls) => hidePromptsExcept(calls.map((c) => c.callId))); // answered, declined, gone
+   */
+  listen(): Line {
+    return new Line(this);
+  }
+
+  /** Declines a ringing call (callee) without joining it. */
+  async decline(callId: string): Promise<void> {
+    await this.request("POST", `/v1/calls/${encodeURIComponent(callId)}/decline`);
+  }
+
   /** Fresh ICE servers and TURN credential. */
   async iceServers(): Promise<IceServers> {
     return this.request<IceServers>("GET", "/v1/calls/ice-servers");
@@ -125,14 +175,13 @@ export class SecureConnect {
 const REPLACED = 4001;
 
 /** One call: its signaling socket and its RTCPeerConnection. */
-export class Call {
+export class Call extends Emitter<CallEvents> {
   state: CallState = "ringing";
   readonly pc: RTCPeerConnection;
   you?: Participant;
   /** The user on the other side of the peer connection: the caller, or the callee who answered. */
   peer?: string;
   private ws?: WebSocket;
-  private readonly listeners = new Map<keyof CallEvents, ((...args: never[]) => void)[]>();
   private readonly polite: boolean;
   private makingOffer = false;
   private ignoreOffer = false;
@@ -152,13 +201,9 @@ export class Call {
     readonly role: "caller" | "callee",
     private readonly stream?: MediaStream,
   ) {
+    super();
     this.polite = role === "callee";
     this.pc = new RTCPeerConnection(client.rtcConfiguration);
-  }
-
-  on<K extends keyof CallEvents>(event: K, listener: CallEvents[K]): this {
-    this.listeners.set(event, [...(this.listeners.get(event) ?? []), listener as (...args: never[]) => void]);
-    return this;
   }
 
   /** Answers the call (callee). */
@@ -391,8 +436,131 @@ export class Call {
     if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(frame));
     else this.outbox.push(frame);
   }
+}
 
-  private emit<K extends keyof CallEvents>(event: K, ...args: Parameters<CallEvents[K]>): void {
-    for (const listener of this.listeners.get(event) ?? []) (listener as unknown as (...a: Parameters<CallEvents[K]>) => void)(...args);
+/**
+ * How often the line pings: under the idle timeouts of NATs and proxies (often 60 s). A ping
+ * still unanswered at the next one means the socket is dead (no close ever came): it is
+ * dropped and the line reconnects.
+ */
+const LINE_PING_MS = 30_000;
+
+/**
+ * The user's line: one socket that stays open (reconnecting with back-off when dropped, with a
+ * fresh token each time) and keeps {@link ringing} current. A `welcome` after a reconnect is
+ * the whole list: a call that stopped ringing meanwhile leaves `ringing` (a `ringing` event,
+ * no `call-update`, since what became of it is not known), a new one is announced with
+ * `incoming`.
+ */
+export class Line extends Emitter<LineEvents> {
+  /** The calls ringing for the user now, by call id. */
+  ringing: ReadonlyMap<string, IncomingCall> = new Map();
+  /** The user the line belongs to, from the server's `welcome`. */
+  userId?: string;
+  state: LineState = "connecting";
+  private ws?: WebSocket;
+  private reconnects = 0;
+  private closed = false;
+  private retry?: ReturnType<typeof setTimeout>;
+  private pinger?: ReturnType<typeof setInterval>;
+
+  constructor(private readonly client: SecureConnect) {
+    super();
+    void this.connect();
+  }
+
+  /** Stops listening: closes the socket for good. */
+  close(): void {
+    this.closed = true;
+    clearTimeout(this.retry);
+    this.drop(1000);
+  }
+
+  private async connect(): Promise<void> {
+    this.setState("connecting");
+    let socket: { url: string; protocols: string[] };
+    try {
+      socket = await this.client.socketUrl("/v1/me/ws");
+    } catch (error) {
+      this.emit("error", { code: "signaling", message: `could not get a token to connect: ${String(error)}` });
+      return this.reconnect();
+    }
+    if (this.closed) return;
+    const ws = (this.ws = new WebSocket(socket.url, socket.protocols));
+    let heard = true;
+    ws.onopen = () => {
+      this.pinger = setInterval(() => {
+        if (!heard) return this.lost(ws);
+        heard = false;
+        ws.send('{"type":"ping"}');
+      }, LINE_PING_MS);
+    };
+    ws.onmessage = (event) => {
+      heard = true;
+      try {
+        this.handle(JSON.parse(event.data as string) as LineServerFrame);
+      } catch (error) {
+        this.emit("error", { code: "signaling", message: `could not handle a line frame: ${String(error)}` });
+      }
+    };
+    ws.onclose = (event) => {
+      // 1008, 1009: closed for breaking a limit; reconnecting would repeat it.
+      if (event.code !== 1008 && event.code !== 1009) return this.lost(ws);
+      if (ws !== this.ws) return;
+      this.drop();
+      this.emit("error", { code: "signaling", message: `line closed by the server (${event.code} ${event.reason})` });
+    };
+  }
+
+  /** The socket dropped or went silent; a browser cannot tell a refused upgrade (401, 429) from that. */
+  private lost(ws: WebSocket): void {
+    if (ws !== this.ws || this.closed) return;
+    this.drop();
+    this.reconnect();
+  }
+
+  private reconnect(): void {
+    if (!this.closed) this.retry = setTimeout(() => void this.connect(), reconnectDelayMs(this.reconnects++));
+  }
+
+  private drop(code?: number): void {
+    clearInterval(this.pinger);
+    this.ws?.close(code);
+    this.ws = undefined;
+    this.setState("closed");
+  }
+
+  private handle(frame: LineServerFrame): void {
+    const change = nextRinging(this.ringing, frame);
+    this.ringing = change.ringing;
+    switch (frame.type) {
+      case "welcome":
+        this.userId = frame.userId;
+        // Back-off starts again only once the server took us, not at every open.
+        this.reconnects = 0;
+        this.setState("open");
+        break;
+      case "call-update":
+        this.emit("call-update", frame.call);
+        break;
+      case "error":
+        this.emit("error", { code: "signaling", message: `${frame.code}: ${frame.message}` });
+        break;
+      case "incoming-call":
+      case "pong":
+        break;
+      default: {
+        // A frame type this SDK does not know yet (a newer server): ignored.
+        const _unknown: never = frame;
+      }
+    }
+    for (const call of change.added) this.emit("incoming", call);
+    if (change.added.length || change.removed.length) this.emit("ringing", [...this.ringing.values()]);
+  }
+
+  private setState(state: LineState): void {
+    if (state === this.state) return;
+    this.state = state;
+    this.emit("connection", state);
   }
 }

@@ -1,6 +1,8 @@
+import type { IncomingCall, LineServerFrame } from "../../src/calls/line-protocol";
+
 /**
- * The decisions of WebRTC's "perfect negotiation" pattern, as pure functions so they can be
- * tested without a browser. The callee is polite (yields on an offer collision), the caller
+ * The decisions of WebRTC's "perfect negotiation" pattern (and of the line's ringing list), as
+ * pure functions so they can be tested without a browser. The callee is polite (yields on an offer collision), the caller
  * impolite (ignores the colliding offer) — decided by role, so both sides always agree.
  */
 // The DOM's RTCSignalingState and RTCSdpType, spelled out so this module needs no DOM types.
@@ -83,4 +85,22 @@ export function iceRefreshDelayMs(expiresAt: string, now: number): number {
  */
 export function isFromPeer(senderUserId: string, peerUserId: string | undefined): boolean {
   return peerUserId !== undefined && senderUserId === peerUserId;
+}
+
+/**
+ * The calls ringing for the user after one line frame, and what changed: `welcome` is the whole
+ * list (a call missing from it stopped ringing while the line was down), `incoming-call` adds
+ * one, and a `call-update` to anything but `ringing` (answered here or elsewhere, declined,
+ * cancelled, missed) removes one. `added` are the calls to announce; a call already known is
+ * not announced again when a reconnect's `welcome` lists it.
+ */
+export function nextRinging(ringing: ReadonlyMap<string, IncomingCall>, frame: LineServerFrame): { ringing: Map<string, IncomingCall>; added: IncomingCall[]; removed: string[] } {
+  const next = new Map(frame.type === "welcome" ? frame.calls.map((call) => [call.callId, call]) : ringing);
+  if (frame.type === "incoming-call") next.set(frame.call.callId, frame.call);
+  if (frame.type === "call-update" && frame.call.state !== "ringing") next.delete(frame.call.callId);
+  return {
+    ringing: next,
+    added: [...next.values()].filter((call) => !ringing.has(call.callId)),
+    removed: [...ringing.keys()].filter((callId) => !next.has(callId)),
+  };
 }

@@ -1,10 +1,11 @@
 /**
  * The client SDK's pure logic: perfect negotiation's collision rule, who offers first, who
- * restarts ICE, socket reconnect back-off and ICE credential refresh timing. The SDK against real
- * browsers: test/e2e.
+ * restarts ICE, socket reconnect back-off, ICE credential refresh timing, and the line's list of
+ * ringing calls. The SDK against real browsers: test/e2e.
  */
 import { describe, expect, it } from "vitest";
-import { CALLEE_RESTART_GRACE_MS, DISCONNECTED_GRACE_MS, iceRefreshDelayMs, iceRestartDelayMs, isFromPeer, onRemoteDescription, reconnectDelayMs, shouldOffer } from "../../client/src/negotiation";
+import type { IncomingCall } from "../../src/calls/line-protocol";
+import { CALLEE_RESTART_GRACE_MS, DISCONNECTED_GRACE_MS, iceRefreshDelayMs, iceRestartDelayMs, isFromPeer, nextRinging, onRemoteDescription, reconnectDelayMs, shouldOffer } from "../../client/src/negotiation";
 
 describe("onRemoteDescription (perfect negotiation)", () => {
   const stable = { makingOffer: false, isSettingRemoteAnswerPending: false, signalingState: "stable" as const };
@@ -70,5 +71,60 @@ describe("isFromPeer", () => {
     expect(isFromPeer("mallory", "alice")).toBe(false);
     // The caller before anyone answered has no peer yet.
     expect(isFromPeer("bob", undefined)).toBe(false);
+  });
+});
+
+describe("nextRinging", () => {
+  const incoming = (callId: string, caller = "alice"): IncomingCall => ({
+    callId,
+    caller,
+    callees: ["bob"],
+    media: "video",
+    createdAt: "2026-11-24T12:00:00.000Z",
+    ringsUntil: "2026-11-24T12:00:45.000Z",
+    wsPath: `/v1/calls/${callId}/ws`,
+  });
+  const ringing = (...calls: IncomingCall[]) => new Map(calls.map((call) => [call.callId, call]));
+
+  it("takes the welcome's list as the whole truth: new calls are added, vanished ones removed", () => {
+    const { ringing: next, added, removed } = nextRinging(ringing(incoming("c1"), incoming("c2")), { type: "welcome", userId: "bob", calls: [incoming("c2"), incoming("c3")] });
+    expect([...next.keys()]).toEqual(["c2", "c3"]);
+    // c2 was known before the reconnect: not announced again.
+    expect(added.map((call) => call.callId)).toEqual(["c3"]);
+    expect(removed).toEqual(["c1"]);
+  });
+
+  it("adds an incoming call once, even if the frame comes twice", () => {
+    const first = nextRinging(new Map(), { type: "incoming-call", call: incoming("c1") });
+    expect(first.added.map((call) => call.callId)).toEqual(["c1"]);
+    const again = nextRinging(first.ringing, { type: "incoming-call", call: incoming("c1") });
+    expect(again.added).toEqual([]);
+    expect([...again.ringing.keys()]).toEqual(["c1"]);
+  });
+
+  it.each([
+    ["answered on another tab", { callId: "c1", state: "active", answeredBy: "bob" }],
+    ["answered by another callee", { callId: "c1", state: "active", answeredBy: "carol" }],
+    ["declined by the user", { callId: "c1", state: "ended", endReason: "declined" }],
+    ["cancelled by the caller", { callId: "c1", state: "ended", endReason: "cancelled" }],
+    ["missed", { callId: "c1", state: "ended", endReason: "missed" }],
+  ] as const)("stops ringing a call %s", (_name, update) => {
+    const { ringing: next, removed } = nextRinging(ringing(incoming("c1"), incoming("c2")), { type: "call-update", call: update });
+    expect([...next.keys()]).toEqual(["c2"]);
+    expect(removed).toEqual(["c1"]);
+  });
+
+  it("leaves the list alone for a call still ringing, an outgoing call, and frames that carry no calls", () => {
+    const before = ringing(incoming("c1"));
+    for (const frame of [
+      { type: "call-update", call: { callId: "c1", state: "ringing" } },
+      { type: "call-update", call: { callId: "mine", state: "active", answeredBy: "carol" } },
+      { type: "pong" },
+      { type: "error", code: "invalid_frame", message: "no" },
+    ] as const) {
+      const { ringing: next, added, removed } = nextRinging(before, frame);
+      expect([...next.keys()]).toEqual(["c1"]);
+      expect([added, removed]).toEqual([[], []]);
+    }
   });
 });
