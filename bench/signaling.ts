@@ -1,7 +1,8 @@
 // Signaling speed on one `wrangler dev` (loopback only, every phase bounded in time):
 // 1. sequential round trips/s between two WebSocket clients through a call room, against a bare
 //    Durable Object echo relay (bench/signaling/worker.ts), and their ratio (target ≥ 0.9);
-// 2. p50/p99 from POST /v1/calls to the callee's socket receiving the caller's offer;
+// 2. p50/p99 from POST /v1/calls to the callee's socket receiving the caller's offer, and to the
+//    callee's line (GET /v1/me/ws, open beforehand) receiving incoming-call;
 // 3. scale: 1,000 sockets in 500 calls, every frame delivered, workerd memory before and after.
 //   npm run bench:signaling [-- --seconds 5 --calls 500 --frames 10 --setups 100]
 import { readFileSync, readdirSync } from "node:fs";
@@ -193,6 +194,24 @@ try {
   console.log(`    both sockets open            ${p(phases.join)}`);
   console.log(`    offer sent → callee has it   ${p(phases.offer)}`);
   console.log(`  wrangler dev's own floor: GET /healthz ${p(floor.request)}; open a socket on the echo relay ${p(floor.socket)}`);
+
+  // 2b. POST /v1/calls → the callee's line, open all along, has incoming-call. The clock starts
+  // when the request is sent, as a user would see it.
+  const ringing = { line: [] as number[], post: [] as number[] };
+  for (let i = 0; i < setups; i++) {
+    const callee = `l-bob-${i}`;
+    const line = await open(`${wsUrl}/v1/me/ws`, ["signal.v1", `bearer.${await token(callee)}`]);
+    await line.next("welcome", 5000);
+    const t0 = performance.now();
+    const posted = placeCall(`l-alice-${i}`, callee).then(() => ringing.post.push(performance.now() - t0));
+    while ((await line.next(undefined, 5000)).type !== "incoming-call");
+    ringing.line.push(performance.now() - t0);
+    await posted;
+    line.close();
+  }
+  for (const values of Object.values(ringing)) values.sort((a, b) => a - b);
+  console.log(`POST /v1/calls → the callee's line has incoming-call (${setups} calls, sequential)`);
+  console.log(`  ${p(ringing.line)}   (target p50 ≤ 15 ms); the POST's own response ${p(ringing.post)}`);
 
   // 3. Scale: 2 sockets per call, each sends `framesPerSocket` frames to the other; then the same
   // on bare echo relays, for the memory a Durable Object with two sockets costs anyway.
