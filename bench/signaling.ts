@@ -196,18 +196,22 @@ try {
   console.log(`  wrangler dev's own floor: GET /healthz ${p(floor.request)}; open a socket on the echo relay ${p(floor.socket)}`);
 
   // 2b. POST /v1/calls → the callee's line, open all along, has incoming-call. The clock starts
-  // when the request is sent, as a user would see it.
+  // when the request is sent, as a user would see it. Both users have used the service before
+  // (their lines exist: the caller's is opened too), as for an app's regular users; the calls of
+  // section 2 were between users new to the service, whose lines were created on the way.
   const ringing = { line: [] as number[], post: [] as number[] };
   for (let i = 0; i < setups; i++) {
-    const callee = `l-bob-${i}`;
+    const [caller, callee] = [`l-alice-${i}`, `l-bob-${i}`];
+    const callerLine = await open(`${wsUrl}/v1/me/ws`, ["signal.v1", `bearer.${await token(caller)}`]);
     const line = await open(`${wsUrl}/v1/me/ws`, ["signal.v1", `bearer.${await token(callee)}`]);
-    await line.next("welcome", 5000);
+    await Promise.all([callerLine.next("welcome", 5000), line.next("welcome", 5000)]);
     const t0 = performance.now();
-    const posted = placeCall(`l-alice-${i}`, callee).then(() => ringing.post.push(performance.now() - t0));
+    const posted = placeCall(caller, callee).then(() => ringing.post.push(performance.now() - t0));
     while ((await line.next(undefined, 5000)).type !== "incoming-call");
     ringing.line.push(performance.now() - t0);
     await posted;
     line.close();
+    callerLine.close();
   }
   for (const values of Object.values(ringing)) values.sort((a, b) => a - b);
   console.log(`POST /v1/calls → the callee's line has incoming-call (${setups} calls, sequential)`);
