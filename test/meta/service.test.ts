@@ -47,8 +47,13 @@ describe("GET /openapi.json", () => {
         "/v1/push/send",
         "/v1/push/topics/{topic}/subscribe",
         "/v1/push/topics/{topic}/unsubscribe",
+        "/v1/admin/push/check",
+        "/v1/me/ws",
       ]),
     );
+    // GET and POST share /v1/calls: the history and ringing list, and starting a call.
+    expect(Object.keys(doc.paths["/v1/calls"]!).sort()).toEqual(["get", "post"]);
+    expect(doc.paths["/v1/calls"]!.get!.parameters?.map((parameter) => parameter.name)).toEqual(["state", "limit", "before"]);
     const ice = doc.paths["/v1/calls/ice-servers"]!.get!;
     expect(ice.parameters?.map((parameter) => parameter.name)).toEqual(["ttl"]);
     expect(ice.security).toEqual([{ bearerAuth: [] }]);
