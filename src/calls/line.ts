@@ -3,10 +3,11 @@ import { offeredSubprotocols, SUBPROTOCOL } from "../auth/subprotocol";
 import { jsonError } from "../platform/errors";
 import { log } from "../platform/log";
 import type { CallUpdate, IncomingCall, LineServerFrame } from "./line-protocol";
-import type { CallState, EndReason } from "./protocol";
+import type { CallState } from "./protocol";
 import { FrameRateLimiter } from "./rate-limit";
 import { closeQuietly, USER_HEADER } from "./sockets";
-import type { HistoryEntry, Media, Metadata } from "./schemas";
+import type { Call } from "./machine";
+import type { HistoryEntry } from "./schemas";
 
 /**
  * A user's line: one Durable Object per user (named by the user id) that knows the calls the
@@ -17,22 +18,11 @@ import type { HistoryEntry, Media, Metadata } from "./schemas";
  * one that is older than what the line holds is ignored.
  */
 
-/** A call as a room reports it to its participants' lines (instants in ms). */
-export interface LineCall {
-  callId: string;
-  caller: string;
-  callees: string[];
-  media: Media;
-  metadata?: Metadata;
-  state: CallState;
-  createdAt: number;
-  ringsUntil: number;
-  answeredAt?: number;
-  answeredBy?: string;
-  endedAt?: number;
-  endReason?: EndReason;
-  declined: string[];
-}
+/**
+ * A call as a room reports it to its participants' lines (instants in ms): the room's own
+ * record, without what only the room needs, and with its ring deadline as `ringsUntil`.
+ */
+export type LineCall = Omit<Call, "ringDeadline" | "unattendedSince"> & { ringsUntil: number };
 
 /** Sockets one user may hold on their line at once (tabs, devices). */
 export const MAX_LINE_SOCKETS = 10;
