@@ -2,8 +2,9 @@ import type { IncomingCall, LineServerFrame } from "../../src/calls/line-protoco
 
 /**
  * The decisions of WebRTC's "perfect negotiation" pattern (and of the line's ringing list), as
- * pure functions so they can be tested without a browser. The callee is polite (yields on an offer collision), the caller
- * impolite (ignores the colliding offer) — decided by role, so both sides always agree.
+ * pure functions so they can be tested without a browser. The callee is polite (yields on an
+ * offer collision), the caller impolite (ignores the colliding offer) — decided by role, so both
+ * sides always agree.
  */
 // The DOM's RTCSignalingState and RTCSdpType, spelled out so this module needs no DOM types.
 type SignalingState = "stable" | "have-local-offer" | "have-remote-offer" | "have-local-pranswer" | "have-remote-pranswer" | "closed";
