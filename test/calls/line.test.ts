@@ -6,11 +6,13 @@
  */
 import { env, exports } from "cloudflare:workers";
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { frameFor, isNewer, MAX_LINE_SOCKETS, type LineCall } from "../../src/calls/line";
+import { randomId } from "../../src/platform/ids";
 import { api, placeCall, user } from "../support/calls";
 import { SignalClient } from "../support/signal-client";
 import { tokenFor } from "../support/tokens";
+import type { CallRoom } from "../support/worker";
 
 const errorOf = async (response: Response) => ((await response.json()) as { error: { code: string; message: string } }).error;
 
@@ -223,5 +225,29 @@ describe("a line's snapshots", () => {
     expect(frameFor("bob", declined, base, 3_000)).toEqual({ type: "call-update", call: { callId: "c1", state: "ended", endReason: "declined" } });
     expect(frameFor("carol", declined, base, 3_000)).toBeUndefined();
     expect(frameFor("bob", { ...active, declined: ["bob"] }, declined, 6_000)).toBeUndefined();
+  });
+});
+
+describe("a line the room cannot reach", () => {
+  it("gets the snapshot from the room's alarm once it can, and the tab hears of the call once", async () => {
+    const [alice, bob] = [user("alice"), user("bob")];
+    const tab = await line(bob);
+    const callId = randomId(16);
+    const stub = roomOf(callId);
+    // Every snapshot goes to two lines (alice's and bob's): fail the first three sends.
+    await runInDurableObject(stub, (room: CallRoom) => room.lines.failNext(3));
+    const errors = vi.spyOn(console, "error").mockImplementation(() => {});
+    expect((await stub.create({ callId, caller: alice, callees: [bob], media: "audio" })).ok).toBe(true);
+    await vi.waitFor(async () => expect(await runInDurableObject(stub, (room: CallRoom) => room.lines.attempts)).toBe(2));
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+
+    expect(await tab.client.next("incoming-call")).toMatchObject({ call: { callId, caller: alice } });
+    // The alarm's retries sent the snapshot to both lines again: bob's tab hears nothing twice.
+    tab.client.send('{ "type": "ping" }');
+    expect(await tab.client.next()).toEqual({ type: "pong" });
+    expect(errors.mock.calls.map((call) => JSON.parse(String(call[0])).event)).toEqual(["line_update_failed", "line_update_failed"]);
+    errors.mockRestore();
+    tab.client.close();
   });
 });
