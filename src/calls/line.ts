@@ -120,14 +120,27 @@ export class UserLine extends DurableObject<Env> {
     return this.all().filter((call) => ringsFor(call, userId, now)).map(incomingCall);
   }
 
-  /** The user's calls, newest first: at most `limit`, created before `before` (ms) when given. */
-  async history(userId: string, limit: number, before?: number): Promise<{ calls: HistoryEntry[]; next?: string }> {
+  /**
+   * The user's calls, newest first (by creation, then id): at most `limit`, after `before` in
+   * that order when given (created before `at`, or at `at` with a smaller id than `callId`).
+   */
+  async history(userId: string, limit: number, before?: { at: number; callId?: string }): Promise<{ calls: HistoryEntry[]; next?: string }> {
+    const at = before?.at ?? Number.MAX_SAFE_INTEGER;
     const rows = this.ctx.storage.sql
-      .exec<{ call: string }>("SELECT call FROM calls WHERE createdAt < ? ORDER BY createdAt DESC, callId DESC LIMIT ?", before ?? Number.MAX_SAFE_INTEGER, limit + 1)
+      .exec<{ call: string }>(
+        "SELECT call FROM calls WHERE createdAt < ? OR (createdAt = ? AND callId < ?) ORDER BY createdAt DESC, callId DESC LIMIT ?",
+        at,
+        at,
+        before?.callId ?? "",
+        limit + 1,
+      )
       .toArray();
     const calls = rows.slice(0, limit).map((row) => JSON.parse(row.call) as LineCall);
     const last = calls.at(-1);
-    return { calls: calls.map((call) => historyEntry(call, userId)), ...(rows.length > limit && last ? { next: new Date(last.createdAt).toISOString() } : {}) };
+    return {
+      calls: calls.map((call) => historyEntry(call, userId)),
+      ...(rows.length > limit && last ? { next: `${new Date(last.createdAt).toISOString()}~${last.callId}` } : {}),
+    };
   }
 
   // ── The user's sockets ───────────────────────────────────────────────────────────────────

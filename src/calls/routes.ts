@@ -8,7 +8,7 @@ import { limitPerUser } from "../platform/rate-limit";
 import { iceFor } from "../turn/ice";
 import { IncomingCallSchema } from "./line-protocol";
 import type { CallAction, RoomResult } from "./room";
-import { CallHistorySchema, CallListQuerySchema, CallViewSchema, CreateCallSchema, CreatedCallSchema } from "./schemas";
+import { CallHistorySchema, CallListQuerySchema, CallViewSchema, CreateCallSchema, CreatedCallSchema, parseHistoryCursor } from "./schemas";
 import { USER_HEADER } from "./sockets";
 
 const CallIdParam = z.object({
@@ -173,7 +173,7 @@ export const callRoutes = newRouter()
       const { state, limit, before } = c.req.valid("query");
       const { userId } = c.var.principal;
       if (state === "ringing") return c.json({ calls: await lineOf(c).ringing(userId) }, 200);
-      return c.json(await lineOf(c).history(userId, limit ?? 20, before === undefined ? undefined : Date.parse(before)), 200);
+      return c.json(await lineOf(c).history(userId, limit ?? 20, before === undefined ? undefined : parseHistoryCursor(before)), 200);
     },
   )
   .openapi(

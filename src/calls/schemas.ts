@@ -86,6 +86,19 @@ export const CallHistorySchema = z
   })
   .openapi("CallHistory");
 
+/**
+ * Where a history page starts: an ISO 8601 instant, or a page's `next`, which adds the last
+ * call's id (`<instant>~<callId>`) so that calls created in the same millisecond are neither
+ * repeated nor skipped across pages.
+ */
+const HISTORY_CURSOR = /^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?(Z|[+-][0-9]{2}:[0-9]{2})(~[A-Za-z0-9_-]{22})?$/;
+
+/** A history cursor as the line reads it: before this instant (ms), or after this call at it. */
+export function parseHistoryCursor(before: string): { at: number; callId?: string } {
+  const [instant, callId] = before.split("~") as [string, string | undefined];
+  return { at: Date.parse(instant), ...(callId ? { callId } : {}) };
+}
+
 /** Most calls one history page holds; a line remembers the last 200. */
 export const HISTORY_PAGE_MAX = 100;
 
@@ -102,9 +115,14 @@ export const CallListQuerySchema = z
       .pipe(z.number().int().min(1).max(HISTORY_PAGE_MAX))
       .optional()
       .openapi({ param: { name: "limit", in: "query" }, type: "integer", description: `History page size, 1 to ${HISTORY_PAGE_MAX} (default 20)` }),
-    before: z.iso
-      .datetime({ offset: true })
+    before: z
+      .string()
+      .regex(HISTORY_CURSOR, "must be an ISO 8601 instant, or a page's `next`")
+      .refine((value) => !Number.isNaN(Date.parse(value.split("~")[0]!)), "must be a real instant")
       .optional()
-      .openapi({ param: { name: "before", in: "query" }, description: "Only calls created before this instant (a page's `next`)" }),
+      .openapi({
+        param: { name: "before", in: "query" },
+        description: "Only calls created before this instant (ISO 8601), or after this page: a page's `next` (`<instant>~<callId>`)",
+      }),
   })
   .strict();

@@ -186,7 +186,25 @@ describe("GET /v1/calls", () => {
     expect(bobs.calls[0]!.missed).toBeUndefined();
   });
 
-  it.each([["?state=ended"], ["?limit=0"], ["?limit=101"], ["?limit=ten"], ["?before=yesterday"], ["?other=1"]])("answers 400 to %s", async (query) => {
+  it("neither repeats nor skips calls created in the same millisecond across pages", async () => {
+    const frank = user("frank");
+    const stub = env.USER_LINE.get(env.USER_LINE.idFromName(frank));
+    const ids = Array.from({ length: 5 }, () => randomId(16));
+    for (const callId of ids) {
+      await stub.record(frank, { callId, caller: frank, callees: ["x"], media: "audio", state: "ended", createdAt: 1_700_000_000_000, ringsUntil: 1_700_000_045_000, endedAt: 1_700_000_001_000, endReason: "cancelled", declined: [] });
+    }
+    const seen: string[] = [];
+    let query = "?limit=2";
+    for (let page = 0; page < 5; page++) {
+      const body = (await (await api(frank, "GET", `/v1/calls${query}`)).json()) as { calls: { callId: string }[]; next?: string };
+      seen.push(...body.calls.map((call) => call.callId));
+      if (!body.next) break;
+      query = `?limit=2&before=${encodeURIComponent(body.next)}`;
+    }
+    expect(seen).toEqual([...ids].sort().reverse());
+  });
+
+  it.each([["?state=ended"], ["?limit=0"], ["?limit=101"], ["?limit=ten"], ["?before=yesterday"], ["?before=2026-13-45T00:00:00Z"], ["?before=2026-12-01T00:00:00Z~short"], ["?other=1"]])("answers 400 to %s", async (query) => {
     const response = await api(user("u"), "GET", `/v1/calls${query}`);
     expect(response.status).toBe(400);
     expect((await errorOf(response)).code).toBe("invalid_request");
