@@ -279,6 +279,11 @@ export class ConfigError extends Error {
   constructor(readonly problems: { variable: string; message: string }[]) {
     super(`invalid configuration: ${problems.map((p) => `${p.variable} ${p.message}`).join("; ")}`);
   }
+
+  /** The variables to check, each once: what an operator is told (never the values). */
+  get variables(): string[] {
+    return [...new Set(this.problems.map((problem) => problem.variable))];
+  }
 }
 
 // The env object of a Worker is the same for every request an isolate serves, so the config is

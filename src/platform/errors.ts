@@ -115,8 +115,7 @@ export function onError(err: Error, c: Context): Response {
   }
   if (err instanceof ConfigError) {
     log("error", "config_invalid", { problems: err.problems });
-    const variables = [...new Set(err.problems.map((p) => p.variable))];
-    return errorResponse(c, new ApiError("internal", `service misconfigured: check ${variables.join(", ")}`));
+    return errorResponse(c, new ApiError("internal", `service misconfigured: check ${err.variables.join(", ")}`));
   }
   log("error", "unhandled_error", { method: c.req.method, path: c.req.path, error: err.name, message: err.message });
   return errorResponse(c, new ApiError("internal", "internal error"));

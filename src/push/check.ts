@@ -4,6 +4,7 @@ import { ConfigError, type FcmConfig } from "../platform/config";
 import { log } from "../platform/log";
 import { sendApns } from "./apns";
 import { providerConfig, type PushContext } from "./context";
+import { misconfigured } from "./delivery";
 import { sendFcm } from "./fcm";
 import { googleAccessToken, GoogleAuthError } from "./google-auth";
 import type { ApnsRequest } from "./messages";
@@ -81,7 +82,7 @@ export async function checkPush(push: PushContext, options: PushCheckOptions = {
 async function checkFcm(push: PushContext, timeoutMs: number): Promise<ProviderCheck> {
   const fcm = providerConfig(push, "fcm");
   if (fcm === undefined) return NOT_CONFIGURED;
-  if (fcm instanceof ConfigError) return misconfigured(fcm);
+  if (fcm instanceof ConfigError) return misconfiguredCheck(fcm);
   return bounded(push, timeoutMs, async (fetcher) => {
     const started = Date.now();
     try {
@@ -117,7 +118,7 @@ async function freshAccessToken(fcm: FcmConfig, fetcher: typeof fetch): Promise<
 async function checkApns(push: PushContext, environment: "production" | "sandbox", timeoutMs: number): Promise<ProviderCheck> {
   const apns = providerConfig(push, "apns");
   if (apns === undefined) return NOT_CONFIGURED;
-  if (apns instanceof ConfigError) return misconfigured(apns);
+  if (apns instanceof ConfigError) return misconfiguredCheck(apns);
   const now = new Date().toISOString();
   const probe: Device = {
     deviceId: "push-check",
@@ -161,11 +162,7 @@ async function checkApns(push: PushContext, environment: "production" | "sandbox
 
 const NOT_CONFIGURED: ProviderCheck = { configured: false, ok: false, latencyMs: null, detail: "not configured: sends go to the log provider" };
 
-function misconfigured(error: ConfigError): ProviderCheck {
-  log("error", "config_invalid", { problems: error.problems });
-  const variables = [...new Set(error.problems.map((problem) => problem.variable))];
-  return { configured: true, ok: false, latencyMs: null, detail: `provider misconfigured: check ${variables.join(", ")}` };
-}
+const misconfiguredCheck = (error: ConfigError): ProviderCheck => ({ configured: true, ok: false, latencyMs: null, detail: misconfigured(error) });
 
 /**
  * Runs one provider's check with a deadline: every request it makes is aborted at `timeoutMs`,

@@ -65,9 +65,10 @@ export async function sendToTopic(push: PushContext, notification: PushNotificat
   return result;
 }
 
-function misconfigured(error: ConfigError): string {
+/** Logs a provider's malformed configuration and says what to check (variable names, never values). */
+export function misconfigured(error: ConfigError): string {
   log("error", "config_invalid", { problems: error.problems });
-  return `provider misconfigured: check ${[...new Set(error.problems.map((problem) => problem.variable))].join(", ")}`;
+  return `provider misconfigured: check ${error.variables.join(", ")}`;
 }
 
 function reported(notification: PushNotification, device: Device, result: DeviceResult): DeviceResult {
