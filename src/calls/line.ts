@@ -109,7 +109,8 @@ export class UserLine extends DurableObject<Env> {
     const held = this.get(call.callId);
     if (!isNewer(call, held)) return;
     this.ctx.storage.sql.exec("INSERT OR REPLACE INTO calls (callId, createdAt, call) VALUES (?, ?, ?)", call.callId, call.createdAt, JSON.stringify(call));
-    this.forgetOld();
+    // Only a new call can take the line past its history's length.
+    if (!held) this.forgetOld();
     const frame = frameFor(userId, call, held, Date.now());
     if (frame) this.broadcast(frame);
   }

@@ -33,10 +33,7 @@ export class PendingFrames {
   /** Keeps `frame` for `recipient`; false (and nothing kept) when their share or the call's is full. */
   hold(recipient: string, frame: string): boolean {
     const bytes = encoder.encode(frame).byteLength;
-    const waiting = this.sql
-      .exec<{ frames: number; bytes: number }>("SELECT COUNT(*) AS frames, COALESCE(SUM(bytes), 0) AS bytes FROM pending WHERE recipient = ?", recipient)
-      .one();
-    if (waiting.frames >= PENDING_MAX_FRAMES || waiting.bytes + bytes > PENDING_MAX_BYTES || !this.callHasRoom(bytes)) return false;
+    if (!this.hasRoom("pending", "recipient", recipient, bytes)) return false;
     this.sql.exec("INSERT INTO pending (recipient, frame, bytes) VALUES (?, ?, ?)", recipient, frame, bytes);
     return true;
   }
@@ -51,10 +48,7 @@ export class PendingFrames {
   /** Holds a frame from `sender`, who has not answered yet; false when their share or the call's is full. */
   holdFrom(sender: string, frame: HeldFrame): boolean {
     const bytes = encoder.encode(frame.text).byteLength;
-    const held = this.sql
-      .exec<{ frames: number; bytes: number }>("SELECT COUNT(*) AS frames, COALESCE(SUM(bytes), 0) AS bytes FROM held WHERE sender = ?", sender)
-      .one();
-    if (held.frames >= PENDING_MAX_FRAMES || held.bytes + bytes > PENDING_MAX_BYTES || !this.callHasRoom(bytes)) return false;
+    if (!this.hasRoom("held", "sender", sender, bytes)) return false;
     this.sql.exec("INSERT INTO held (sender, target, frame, bytes) VALUES (?, ?, ?, ?)", sender, frame.to ?? null, frame.text, bytes);
     return true;
   }
@@ -78,7 +72,12 @@ export class PendingFrames {
     this.sql.exec("DELETE FROM held");
   }
 
-  private callHasRoom(bytes: number): boolean {
+  /** Whether `bytes` more fit in `who`'s share of `table` (frames kept for them, or held from them) and in the call's. */
+  private hasRoom(table: "pending" | "held", person: "recipient" | "sender", who: string, bytes: number): boolean {
+    const share = this.sql
+      .exec<{ frames: number; bytes: number }>(`SELECT COUNT(*) AS frames, COALESCE(SUM(bytes), 0) AS bytes FROM ${table} WHERE ${person} = ?`, who)
+      .one();
+    if (share.frames >= PENDING_MAX_FRAMES || share.bytes + bytes > PENDING_MAX_BYTES) return false;
     const total = this.sql
       .exec<{ bytes: number }>("SELECT (SELECT COALESCE(SUM(bytes), 0) FROM pending) + (SELECT COALESCE(SUM(bytes), 0) FROM held) AS bytes")
       .one().bytes;
