@@ -1,7 +1,7 @@
 import { app } from "./api";
 import { CallRoom as Room } from "./calls/room";
 import { consumeDeadLetters, consumePushBatch } from "./push/consumers";
-import { QueueNotifier } from "./push/notifier";
+import { QueueNotifier } from "./push/queue-notifier";
 
 /**
  * The Worker: the HTTP API, the push queue's consumers, and the Durable Object classes. This is

@@ -1,8 +1,8 @@
 import { createMiddleware } from "hono/factory";
-import { getConfig } from "../platform/config";
 import { ApiError } from "../platform/errors";
 import type { AppEnv } from "../platform/http";
-import { limitAnonymous } from "../platform/rate-limit";
+import { limitAnonymous } from "../platform/request-limits";
+import { authConfig } from "./config";
 import { subprotocolToken } from "./subprotocol";
 import { verifyToken } from "./verify";
 
@@ -41,7 +41,7 @@ function requestToken(header: (name: string) => string | undefined): string {
 export const requireAuth = createMiddleware<AppEnv>(async (c, next) => {
   let principal;
   try {
-    principal = await verifyToken(requestToken((name) => c.req.header(name)), getConfig(c.env).auth);
+    principal = await verifyToken(requestToken((name) => c.req.header(name)), authConfig(c.env));
   } catch (error) {
     if (error instanceof ApiError && error.code === "unauthorized") await limitAnonymous(c);
     throw error;

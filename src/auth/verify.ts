@@ -1,9 +1,9 @@
 import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from "jose";
-import type { Config } from "../platform/config";
 import { ApiError } from "../platform/errors";
 import type { Principal } from "../platform/http";
 import { isUserId } from "../platform/ids";
 import { log } from "../platform/log";
+import type { AuthConfig } from "./config";
 
 /** Asymmetric algorithms accepted from a JWKS; a JWKS never verifies an HMAC token. */
 export const JWKS_ALGORITHMS = ["RS256", "ES256", "EdDSA", "Ed25519"];
@@ -60,9 +60,9 @@ function secretKey(secret: string): Uint8Array {
  * fault, not the client's, and becomes `500 internal`.
  *
  * @example
- * const principal = await verifyToken(token, getConfig(env).auth);
+ * const principal = await verifyToken(token, authConfig(env));
  */
-export async function verifyToken(token: string, auth: Config["auth"]): Promise<Principal> {
+export async function verifyToken(token: string, auth: AuthConfig): Promise<Principal> {
   let payload: JWTPayload;
   try {
     const options = {

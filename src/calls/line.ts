@@ -1,6 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import { offeredSubprotocols, SUBPROTOCOL } from "../auth/subprotocol";
-import { jsonError } from "../platform/errors";
+import { ApiError } from "../platform/errors";
 import { log } from "../platform/log";
 import type { CallUpdate, IncomingCall, LineServerFrame } from "./line-protocol";
 import type { CallState } from "./protocol";
@@ -149,11 +149,11 @@ export class UserLine extends DurableObject<Env> {
   override async fetch(request: Request): Promise<Response> {
     const userId = request.headers.get(USER_HEADER);
     if (!userId || request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
-      return jsonError("invalid_request", "expected an authenticated WebSocket upgrade");
+      return new ApiError("invalid_request", "expected an authenticated WebSocket upgrade").getResponse();
     }
     const open = this.ctx.getWebSockets().filter((ws) => ws.readyState === WebSocket.OPEN);
     if (open.length >= MAX_LINE_SOCKETS) {
-      return jsonError("rate_limited", `a user may hold ${MAX_LINE_SOCKETS} line sockets at once; close one first`, { "retry-after": "5" });
+      return new ApiError("rate_limited", `a user may hold ${MAX_LINE_SOCKETS} line sockets at once; close one first`, { headers: { "retry-after": "5" } }).getResponse();
     }
     const pair = new WebSocketPair();
     this.ctx.acceptWebSocket(pair[1]);

@@ -1,4 +1,4 @@
-import type { CallNotice } from "./notice";
+import type { CallNotice } from "./call-notice";
 import type { CallState, EndReason } from "./protocol";
 import type { CallView, Media, Metadata } from "./schemas";
 

@@ -1,7 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import { offeredSubprotocols, SUBPROTOCOL } from "../auth/subprotocol";
-import { getConfig, type Config } from "../platform/config";
-import { jsonError } from "../platform/errors";
+import { ApiError } from "../platform/errors";
 import { randomId } from "../platform/ids";
 import { log } from "../platform/log";
 import {
@@ -19,8 +18,9 @@ import {
   type Role,
 } from "./machine";
 import type { LineCall } from "./line";
-import type { CallNotice, Notifier } from "./notice";
+import type { CallNotice, Notifier } from "./call-notice";
 import { Outbox } from "./outbox";
+import { callsConfig, signalingConfig } from "./config";
 import { closeQuietly, USER_HEADER } from "./sockets";
 import { PENDING_MAX_BYTES, PENDING_MAX_CALL_BYTES, PENDING_MAX_FRAMES, PendingFrames } from "./pending";
 import { parseClientFrame, type LeaveReason, type Participant, type RelayedFrame, type ServerFrame } from "./protocol";
@@ -80,7 +80,7 @@ export class CallRoom extends DurableObject<Env> {
 
   async create(input: { callId: string; caller: string; callees: string[]; media: Media; metadata?: Metadata }): Promise<RoomResult<CallView>> {
     if (this.load()) return { ok: false, code: "conflict", message: "call already exists" };
-    const { call, effects } = createCall(input, Date.now(), this.config.calls);
+    const { call, effects } = createCall(input, Date.now(), callsConfig(this.env));
     this.installTables();
     await this.commit(call, effects);
     return { ok: true, value: publicView(call) };
@@ -96,7 +96,7 @@ export class CallRoom extends DurableObject<Env> {
   async act(userId: string, action: CallAction): Promise<RoomResult<CallView>> {
     const call = this.load();
     if (!call) return { ok: false, code: "not_found", message: "no such call" };
-    const outcome = transition(call, { type: action, userId }, Date.now(), this.config.calls);
+    const outcome = transition(call, { type: action, userId }, Date.now(), callsConfig(this.env));
     if (!outcome.ok) return outcome;
     await this.commit(outcome.call, outcome.effects);
     return { ok: true, value: publicView(outcome.call) };
@@ -107,20 +107,20 @@ export class CallRoom extends DurableObject<Env> {
   override async fetch(request: Request): Promise<Response> {
     const userId = request.headers.get(USER_HEADER);
     if (!userId || request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
-      return jsonError("invalid_request", "expected an authenticated WebSocket upgrade");
+      return new ApiError("invalid_request", "expected an authenticated WebSocket upgrade").getResponse();
     }
     const call = this.load();
-    if (!call) return jsonError("not_found", "no such call");
+    if (!call) return new ApiError("not_found", "no such call").getResponse();
     const role = roleOf(call, userId);
-    if (!role) return jsonError("forbidden", "not a participant of this call");
-    if (call.state === "ended") return jsonError("conflict", `the call has ended (${call.endReason})`);
+    if (!role) return new ApiError("forbidden", "not a participant of this call").getResponse();
+    if (call.state === "ended") return new ApiError("conflict", `the call has ended (${call.endReason})`).getResponse();
     const standing = standingOf(call, userId);
-    if (standing !== "in") return jsonError("forbidden", OUT_OF_CALL[standing]);
+    if (standing !== "in") return new ApiError("forbidden", OUT_OF_CALL[standing]).getResponse();
 
     const open = this.openSockets();
     const previous = open.filter((ws) => this.attachmentOf(ws).userId === userId);
-    if (open.length - previous.length >= this.config.signaling.maxConnections) {
-      return jsonError("rate_limited", "this call has as many connections as it allows", { "retry-after": "5" });
+    if (open.length - previous.length >= signalingConfig(this.env).maxConnections) {
+      return new ApiError("rate_limited", "this call has as many connections as it allows", { headers: { "retry-after": "5" } }).getResponse();
     }
     // One connection per user: a reconnect replaces the old socket (which may be half-dead).
     for (const old of previous) this.closeSocket(old, CLOSE.replaced, "replaced by a newer connection", "replaced");
@@ -171,7 +171,7 @@ export class CallRoom extends DurableObject<Env> {
     const me = this.attachmentOf(ws);
     // Frames still in flight from a socket the room has closed are dropped.
     if (me.leaving) return;
-    const { maxFrameBytes, maxFramesPerSecond } = this.config.signaling;
+    const { maxFrameBytes, maxFramesPerSecond } = signalingConfig(this.env);
     // A string of n UTF-16 units is at most 3n bytes of UTF-8: only count when that may be too many.
     const size = typeof message === "string" ? (message.length * 3 <= maxFrameBytes ? 0 : encoder.encode(message).byteLength) : message.byteLength;
     if (size > maxFrameBytes) {
@@ -220,7 +220,7 @@ export class CallRoom extends DurableObject<Env> {
       case "decline":
       case "hangup": {
         const action = frame.type === "hangup" ? "end" : frame.type;
-        const outcome = transition(call, { type: action, userId: me.userId }, Date.now(), this.config.calls);
+        const outcome = transition(call, { type: action, userId: me.userId }, Date.now(), callsConfig(this.env));
         if (!outcome.ok) {
           send(ws, { type: "error", code: outcome.code, message: outcome.message });
           return;
@@ -256,16 +256,12 @@ export class CallRoom extends DurableObject<Env> {
     if (!call) return;
     // Notices and line updates refused (or interrupted by a restart) go first, in their order.
     await Promise.all([this.deliverNotices(), this.updateLines()]);
-    const outcome = transition(call, { type: "alarm" }, Date.now(), this.config.calls);
+    const outcome = transition(call, { type: "alarm" }, Date.now(), callsConfig(this.env));
     // Always commit: it re-arms the alarm for the next deadline, even when this run was early.
     if (outcome.ok) await this.commit(outcome.call, outcome.effects);
   }
 
   // ── internals ────────────────────────────────────────────────────────────────────────────
-
-  private get config(): Config {
-    return getConfig(this.env);
-  }
 
   private installTables(): void {
     this.pending.install();
@@ -280,7 +276,7 @@ export class CallRoom extends DurableObject<Env> {
   }
 
   private async apply(call: Call, event: CallEvent): Promise<void> {
-    const outcome = transition(call, event, Date.now(), this.config.calls);
+    const outcome = transition(call, event, Date.now(), callsConfig(this.env));
     if (outcome.ok && (outcome.call !== call || outcome.effects.length > 0)) await this.commit(outcome.call, outcome.effects);
   }
 
@@ -327,7 +323,7 @@ export class CallRoom extends DurableObject<Env> {
 
   /** The next alarm: the call's own deadline, or sooner when the outbox has something waiting. */
   private async armAlarm(call: Call): Promise<void> {
-    const times = [nextAlarm(call, this.config.calls), this.outbox.nextDue(), this.lineOutbox.nextDue()].filter((at): at is number => at !== undefined);
+    const times = [nextAlarm(call, callsConfig(this.env)), this.outbox.nextDue(), this.lineOutbox.nextDue()].filter((at): at is number => at !== undefined);
     if (times.length === 0) await this.ctx.storage.deleteAlarm();
     else await this.ctx.storage.setAlarm(Math.min(...times));
   }

@@ -1,11 +1,11 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { getConfig } from "../platform/config";
 import { ApiError } from "../platform/errors";
 import { bearerSecurity, errorContent, jsonContent, newRouter, type AppEnv } from "../platform/http";
 import { randomId } from "../platform/ids";
-import { limitPerUser } from "../platform/rate-limit";
+import { limitPerUser } from "../platform/request-limits";
 import { iceFor } from "../turn/ice";
+import { callsConfig } from "./config";
 import { IncomingCallSchema } from "./line-protocol";
 import type { CallAction, RoomResult } from "./room";
 import { CallHistorySchema, CallListQuerySchema, CallViewSchema, CreateCallSchema, CreatedCallSchema, parseHistoryCursor } from "./schemas";
@@ -84,7 +84,6 @@ export const callRoutes = newRouter()
     async (c) => {
       const { callees, media, metadata } = c.req.valid("json");
       const caller = c.var.principal.userId;
-      const config = getConfig(c.env);
       if (callees.includes(caller)) throw new ApiError("invalid_request", "callees must not include the caller");
       if (new Set(callees).size !== callees.length) throw new ApiError("invalid_request", "callees must be distinct");
       const callId = randomId(16);
@@ -102,7 +101,7 @@ export const callRoutes = newRouter()
           expiresAt: ice.expiresAt,
           region: ice.region,
           wsPath: `/v1/calls/${callId}/ws`,
-          ringsUntil: new Date(Date.parse(created.createdAt) + config.calls.ringTimeoutMs).toISOString(),
+          ringsUntil: new Date(Date.parse(created.createdAt) + callsConfig(c.env).ringTimeoutMs).toISOString(),
         },
         201,
         { location: `/v1/calls/${callId}` },

@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { ApiError } from "../platform/errors";
 import { bearerSecurity, errorContent, jsonContent, newRouter } from "../platform/http";
-import { limitPerUser } from "../platform/rate-limit";
+import { limitPerUser } from "../platform/request-limits";
 import { DeviceIdSchema, DeviceRegistrationSchema, publicDevice, PublicDeviceSchema } from "./device";
 import { deleteDevice, listDevices, registerDevice } from "./store";
 

@@ -1,6 +1,6 @@
 import { SignJWT } from "jose";
 import { z } from "zod";
-import { getConfig } from "../platform/config";
+import { authConfig } from "../auth/config";
 import { ApiError } from "../platform/errors";
 import { newRouter } from "../platform/http";
 
@@ -12,7 +12,7 @@ const DevTokenRequest = z.object({ userId: z.string().regex(/^[A-Za-z0-9_.@-]{1,
  * every other configuration it answers 404 like any unknown route. Not in the OpenAPI document.
  */
 export const devRoutes = newRouter().post("/dev/token", async (c) => {
-  const { auth } = getConfig(c.env);
+  const auth = authConfig(c.env);
   if (!auth.devTokens || auth.kind !== "secret") throw new ApiError("not_found", `no route for POST ${c.req.path}`);
   const parsed = DevTokenRequest.safeParse(await c.req.json().catch(() => undefined));
   if (!parsed.success) throw new ApiError("invalid_request", parsed.error.issues.map((issue) => issue.message).join("; "));

@@ -43,11 +43,14 @@ export interface ApiErrorOptions {
 }
 
 /**
- * An error the API reports to its client as is. Throw it from any handler or middleware.
+ * An error the API reports to its client as is. Throw it from any handler or middleware; a
+ * Durable Object answers with {@link ApiError.getResponse} itself. It renders itself, so routes
+ * and objects share one error shape.
  *
  * @example
  * throw new ApiError("not_found", "no such call");
  * throw new ApiError("rate_limited", "too many calls", { headers: { "retry-after": "30" } });
+ * return new ApiError("forbidden", "not a participant of this call").getResponse();
  */
 export class ApiError extends HTTPException {
   readonly details: unknown;
@@ -62,29 +65,21 @@ export class ApiError extends HTTPException {
     this.details = options.details;
     this.headers = options.headers;
   }
+
+  /** The contract's error body: `{"error": {"code", "message", "details"?}}`. */
+  body() {
+    return { error: { code: this.code, message: this.message, ...(this.details === undefined ? {} : { details: this.details }) } };
+  }
+
+  /** The JSON response (every 401 also challenges for a bearer token, RFC 6750). */
+  override getResponse(): Response {
+    const headers = this.code === "unauthorized" ? { ...CHALLENGE, ...this.headers } : this.headers;
+    return Response.json(this.body(), { status: this.status, ...(headers ? { headers } : {}) });
+  }
 }
 
-// Every 401 challenges for a bearer token (RFC 6750), whichever check refused the request.
+// Every 401 challenges for a bearer token, whichever check refused the request.
 const CHALLENGE = { "www-authenticate": 'Bearer realm="secureconnect"' };
-
-function errorBody(code: ErrorCode, message: string, details?: unknown) {
-  return { error: { code, message, ...(details === undefined ? {} : { details }) } };
-}
-
-function errorHeaders(code: ErrorCode, headers?: Record<string, string>): Record<string, string> | undefined {
-  return code === "unauthorized" ? { ...CHALLENGE, ...headers } : headers;
-}
-
-/** The contract's JSON error response, for code outside Hono (the Durable Object's fetch). */
-export function jsonError(code: ErrorCode, message: string, headers?: Record<string, string>): Response {
-  const withChallenge = errorHeaders(code, headers);
-  return Response.json(errorBody(code, message), { status: ERROR_STATUS[code], ...(withChallenge ? { headers: withChallenge } : {}) });
-}
-
-/** Builds the contract's JSON error response. */
-export function errorResponse(c: Context, error: ApiError): Response {
-  return c.json(errorBody(error.code, error.message, error.details), error.status as ContentfulStatusCode, errorHeaders(error.code, error.headers));
-}
 
 const CODE_FOR_STATUS: Partial<Record<number, ErrorCode>> = {
   400: "invalid_request",
@@ -104,21 +99,25 @@ const CODE_FOR_STATUS: Partial<Record<number, ErrorCode>> = {
  * logged and answered `500 internal` without a stack trace or a secret.
  */
 export function onError(err: Error, c: Context): Response {
-  if (err instanceof ApiError) return errorResponse(c, err);
+  return asApiError(err, c).getResponse();
+}
+
+function asApiError(err: Error, c: Context): ApiError {
+  if (err instanceof ApiError) return err;
   if (err instanceof HTTPException && err.status === 415) {
     // The validators' "Unsupported Media Type": the contract's invalid_request is a 400 or 422.
-    return errorResponse(c, new ApiError("invalid_request", "the request body must be JSON, sent with content-type: application/json"));
+    return new ApiError("invalid_request", "the request body must be JSON, sent with content-type: application/json");
   }
   if (err instanceof HTTPException && err.status < 500) {
     const code = CODE_FOR_STATUS[err.status] ?? "invalid_request";
-    return errorResponse(c, new ApiError(code, err.message || code.replace("_", " "), { status: err.status as ContentfulStatusCode }));
+    return new ApiError(code, err.message || code.replace("_", " "), { status: err.status as ContentfulStatusCode });
   }
   if (err instanceof ConfigError) {
     log("error", "config_invalid", { problems: err.problems });
-    return errorResponse(c, new ApiError("internal", `service misconfigured: check ${err.variables.join(", ")}`));
+    return new ApiError("internal", `service misconfigured: check ${err.variables.join(", ")}`);
   }
   log("error", "unhandled_error", { method: c.req.method, path: c.req.path, error: err.name, message: err.message });
-  return errorResponse(c, new ApiError("internal", "internal error"));
+  return new ApiError("internal", "internal error");
 }
 
 /** Turns a zod validation failure into the contract's `invalid_request` error. */

@@ -1,6 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import { importPKCS8, SignJWT } from "jose";
-import { getConfig, type ApnsConfig } from "../platform/config";
+import { apnsConfig, type ApnsConfig } from "./config";
 import { log } from "../platform/log";
 
 interface ProviderToken {
@@ -23,7 +23,7 @@ const MIN_AGE_MS = 20 * 60_000;
 export class ApnsProviderToken extends DurableObject<Env> {
   /** The current token; a new one when it is old, or when APNs refused `rejected` and it is still current. */
   async current(rejected?: string): Promise<ProviderToken> {
-    const apns = getConfig(this.env).apns;
+    const apns = apnsConfig(this.env);
     if (!apns) throw new Error("APNs is not configured");
     const stored = this.ctx.storage.kv.get<ProviderToken>("token");
     const now = Date.now();

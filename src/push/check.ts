@@ -1,28 +1,15 @@
 import { z } from "@hono/zod-openapi";
-import type { Device } from "../devices/device";
-import { ConfigError, type FcmConfig } from "../platform/config";
 import { log } from "../platform/log";
-import { sendApns } from "./apns";
-import { providerConfig, type PushContext } from "./context";
-import { misconfigured } from "./delivery";
-import { sendFcm } from "./fcm";
-import { googleAccessToken, GoogleAuthError } from "./google-auth";
-import type { ApnsRequest } from "./messages";
-import { describe, type DeliveryOutcome } from "./outcome";
+import type { PushContext } from "./context";
+import { describe } from "./outcome";
+import type { Provider } from "./providers";
 
 /**
  * `POST /v1/admin/push/check`: proves from where the Worker runs that each configured push
- * provider accepts our credentials, without notifying anyone.
- *
- * - FCM: a fresh OAuth access token (the RS256 assertion exchange, never a cached token), then a
- *   `validate_only` send of a topic message: FCM authenticates and validates it, delivers nothing.
- * - APNs: an alert to a device token APNs never issues (all zeros) through the same
- *   `sendApns` path real pushes take (provider token from its Durable Object, `APNS_RELAY_URL`
- *   when set).
- *   APNs checks the provider token (403 Invalid/ExpiredProviderToken) before the device token,
- *   so only `400 BadDeviceToken` proves that TLS, HTTP/2 (or the relay) and the provider token
- *   work; any other answer, a 200 included, is a failure. The topic is proven only as far as
- *   APNs checks it before the device token, which Apple does not document.
+ * provider accepts our credentials, without notifying anyone. Each provider brings its own probe
+ * (fcm.ts: a fresh OAuth token and a `validate_only` message; apns.ts: a push to an all-zero
+ * device token that only `400 BadDeviceToken` passes); this module runs them in parallel, bounds
+ * each in time, and scrubs what they report.
  */
 
 export const ProviderCheckSchema = z
@@ -57,10 +44,6 @@ export interface PushCheckOptions {
   timeoutMs?: number;
 }
 
-/** The FCM topic the validate_only message is addressed to; validate_only reaches nobody anyway. */
-export const PROBE_TOPIC = "secureconnect-push-check";
-/** 32 zero bytes: well-formed, and never a token APNs issued. */
-export const PROBE_APNS_TOKEN = "0".repeat(64);
 const DEFAULT_TIMEOUT_MS = 15_000;
 const DETAIL_MAX = 300;
 
@@ -72,97 +55,27 @@ const DETAIL_MAX = 300;
  */
 export async function checkPush(push: PushContext, options: PushCheckOptions = {}): Promise<PushCheck> {
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  const [fcm, apns] = await Promise.all([checkFcm(push, timeoutMs), checkApns(push, options.apnsEnvironment ?? "production", timeoutMs)]);
+  const apnsEnvironment = options.apnsEnvironment ?? "production";
+  const check = (provider: Provider) => checkProvider(provider, push, apnsEnvironment, timeoutMs);
+  const [fcm, apns] = await Promise.all([check(push.provider("fcm")), check(push.provider("apns"))]);
   const providers = { fcm, apns };
   const ok = Object.values(providers).every((check) => !check.configured || check.ok);
   log(ok ? "info" : "error", "push_check", { ok, fcm: summary(fcm), apns: summary(apns) });
   return { providers, ok };
 }
 
-async function checkFcm(push: PushContext, timeoutMs: number): Promise<ProviderCheck> {
-  const fcm = providerConfig(push, "fcm");
-  if (fcm === undefined) return NOT_CONFIGURED;
-  if (fcm instanceof ConfigError) return misconfiguredCheck(fcm);
-  return bounded(push, timeoutMs, async (fetcher) => {
-    const started = Date.now();
-    try {
-      await freshAccessToken(fcm, fetcher);
-    } catch (error) {
-      return { ok: false, detail: `Google OAuth: ${error instanceof GoogleAuthError ? error.message : describe(error)}` };
-    }
-    const oauthMs = Date.now() - started;
-    const message = { topic: PROBE_TOPIC, data: { type: "push-check" }, android: { priority: "normal", ttl: "0s" } };
-    const outcome = await sendFcm(fcm, { validate_only: true, message }, fetcher);
-    if (outcome.status === "delivered") {
-      return { ok: true, detail: `access token issued (${oauthMs} ms); validate_only message accepted (nothing sent)` };
-    }
-    return { ok: false, detail: `access token issued, but FCM refused the validate_only message: ${explain(outcome)}` };
-  });
-}
-
-/**
- * An access token from a new assertion exchange. `googleAccessToken` serves the isolate's cached
- * token when it has one, which would prove only that the exchange worked up to an hour ago (the
- * key may since have been revoked): when it did not call the token endpoint, renew explicitly.
- */
-async function freshAccessToken(fcm: FcmConfig, fetcher: typeof fetch): Promise<void> {
-  let exchanged = false;
-  const watching: typeof fetch = (input, init) => {
-    if (requestUrl(input) === fcm.tokenUrl) exchanged = true;
-    return fetcher(input, init);
-  };
-  const token = await googleAccessToken(fcm, watching);
-  if (!exchanged) await googleAccessToken(fcm, fetcher, { rejected: token });
-}
-
-async function checkApns(push: PushContext, environment: "production" | "sandbox", timeoutMs: number): Promise<ProviderCheck> {
-  const apns = providerConfig(push, "apns");
-  if (apns === undefined) return NOT_CONFIGURED;
-  if (apns instanceof ConfigError) return misconfiguredCheck(apns);
-  const now = new Date().toISOString();
-  const probe: Device = {
-    deviceId: "push-check",
-    userId: "push-check",
-    provider: "apns",
-    token: PROBE_APNS_TOKEN,
-    platform: "ios",
-    environment,
-    createdAt: now,
-    updatedAt: now,
-  };
-  const request: ApnsRequest = {
-    token: PROBE_APNS_TOKEN,
-    // Expiration 0: APNs tries once and never stores it (there is nobody to store it for).
-    headers: { "apns-push-type": "alert", "apns-topic": apns.bundleId, "apns-priority": "5", "apns-expiration": "0" },
-    payload: JSON.stringify({ aps: { alert: { title: "SecureConnect push check" } } }),
-  };
-  const where = `APNs (${apns.relay ? `${environment} via APNS_RELAY_URL` : apns.baseUrl ? "APNS_BASE_URL" : environment})`;
-  return bounded(push, timeoutMs, async (fetcher) => {
-    // The last answer as it came (status and APNs reason), for the operator: the outcome alone
-    // says "refused a freshly minted provider token" but not what APNs said.
-    let last = "";
-    const recording: typeof fetch = async (input, init) => {
-      const response = await fetcher(input, init);
-      const { reason } = ((await response.clone().json().catch(() => null)) ?? {}) as { reason?: unknown };
-      last = `${response.status}${typeof reason === "string" ? ` ${reason}` : ""}`;
-      return response;
-    };
-    const outcome = await sendApns(push.env, apns, probe, request, recording);
-    // Delivery code reads BadDeviceToken as "remove this token"; for the probe it is the one
-    // answer that says APNs authenticated the request and then looked at the device token.
-    if (outcome.status === "dead" && outcome.reason === "BadDeviceToken") {
-      return { ok: true, detail: `${where}: provider token accepted; probe device token refused as expected (${last || "BadDeviceToken"})` };
-    }
-    if (outcome.status === "delivered") {
-      return { ok: false, detail: `${where}: a push to an all-zero device token was accepted; expected 400 BadDeviceToken (is the endpoint really APNs?)` };
-    }
-    return { ok: false, detail: `${where}: expected 400 BadDeviceToken, got ${last ? `${last} (${explain(outcome)})` : explain(outcome)}` };
-  });
+async function checkProvider(provider: Provider, push: PushContext, apnsEnvironment: "production" | "sandbox", timeoutMs: number): Promise<ProviderCheck> {
+  switch (provider.mode) {
+    case "log":
+      return NOT_CONFIGURED;
+    case "misconfigured":
+      return { configured: true, ok: false, latencyMs: null, detail: provider.problem };
+    case "ready":
+      return bounded(push, timeoutMs, (fetcher) => provider.probe(fetcher, { apnsEnvironment }));
+  }
 }
 
 const NOT_CONFIGURED: ProviderCheck = { configured: false, ok: false, latencyMs: null, detail: "not configured: sends go to the log provider" };
-
-const misconfiguredCheck = (error: ConfigError): ProviderCheck => ({ configured: true, ok: false, latencyMs: null, detail: misconfigured(error) });
 
 /**
  * Runs one provider's check with a deadline: every request it makes is aborted at `timeoutMs`,
@@ -185,12 +98,6 @@ async function bounded(push: PushContext, timeoutMs: number, run: (fetcher: type
     clearTimeout(timer);
   }
 }
-
-function explain(outcome: DeliveryOutcome): string {
-  return outcome.status === "delivered" ? "delivered" : `${outcome.status}: ${outcome.reason}`;
-}
-
-const requestUrl = (input: RequestInfo | URL) => (input instanceof Request ? input.url : String(input));
 
 // Provider error text is passed on for the operator; make sure no credential rides along with it.
 const CREDENTIALS = [/\bey[\w-]{8,}\.[\w-]{8,}\.[\w-]*/g, /\bya29\.[\w.-]+/g, /-----BEGIN [^-]+-----[\s\S]*?(-----END [^-]+-----|$)/g, /\bBearer\s+\S+/gi];

@@ -1,4 +1,8 @@
-import { ConfigError, getConfig, type ApnsConfig, type Config, type FcmConfig } from "../platform/config";
+import { tryConfig } from "../platform/config";
+import { apnsLogProvider, apnsProvider } from "./apns";
+import { apnsConfig, fcmConfig } from "./config";
+import { fcmLogProvider, fcmProvider } from "./fcm";
+import { resolveProvider, type Provider, type ProviderName } from "./providers";
 
 /**
  * Sends in flight at once per invocation. A Worker invocation has at most 6 outbound connections
@@ -7,30 +11,37 @@ import { ConfigError, getConfig, type ApnsConfig, type Config, type FcmConfig } 
  */
 export const SEND_CONCURRENCY = 6;
 
-/** What every push step needs: the bindings, the parsed config, and the `fetch` to send with. */
+/** What every push step needs: the bindings, the `fetch` to send with, and the providers. */
 export interface PushContext {
   env: Env;
-  config: Config;
   fetcher: typeof fetch;
-}
-
-/** The push context of this environment: config parsed once, the global fetch. */
-export function pushContext(env: Env): PushContext {
-  return { env, config: getConfig(env), fetcher: (input, init) => fetch(input, init) };
+  /** The provider serving `name` here: resolved on first use, then the same for this context. */
+  provider(name: ProviderName): Provider;
 }
 
 /**
- * A provider's settings: undefined when it has no credentials (the log provider stands in), or
- * the {@link ConfigError} when they are malformed — which then fails that provider's sends and
- * nothing else.
+ * The push context of one invocation (a request, a queue batch): its providers are resolved once,
+ * each from its own config section, so a malformed APNs key fails APNs devices and nothing else.
+ *
+ * @example
+ * const result = await deliverToDevice(pushContext(env), notification, device);
  */
-export function providerConfig(push: PushContext, provider: "fcm"): FcmConfig | undefined | ConfigError;
-export function providerConfig(push: PushContext, provider: "apns"): ApnsConfig | undefined | ConfigError;
-export function providerConfig(push: PushContext, provider: "fcm" | "apns"): FcmConfig | ApnsConfig | undefined | ConfigError {
-  try {
-    return push.config[provider];
-  } catch (error) {
-    if (error instanceof ConfigError) return error;
-    throw error;
-  }
+export function pushContext(env: Env, fetcher: typeof fetch = (input, init) => fetch(input, init)): PushContext {
+  const resolved = new Map<ProviderName, Provider>();
+  const resolve = (name: ProviderName): Provider =>
+    name === "fcm"
+      ? resolveProvider(name, tryConfig(fcmConfig, env), (fcm) => fcmProvider(fcm, fetcher), fcmLogProvider)
+      : resolveProvider(name, tryConfig(apnsConfig, env), (apns) => apnsProvider(env, apns, fetcher), apnsLogProvider);
+  return {
+    env,
+    fetcher,
+    provider(name) {
+      let provider = resolved.get(name);
+      if (!provider) {
+        provider = resolve(name);
+        resolved.set(name, provider);
+      }
+      return provider;
+    },
+  };
 }

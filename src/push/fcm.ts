@@ -1,6 +1,71 @@
-import type { FcmConfig } from "../platform/config";
+import type { FcmConfig } from "./config";
 import { googleAccessToken, GoogleAuthError } from "./google-auth";
 import { classifyFcm, describe, networkFailure, type DeliveryOutcome } from "./outcome";
+import { fcmMessage } from "./payloads";
+import { buildPayload, logProvider, type Provider, type ProviderProbe } from "./providers";
+
+/** The FCM topic the push check's validate_only message is addressed to; it reaches nobody anyway. */
+export const PROBE_TOPIC = "secureconnect-push-check";
+
+/** FCM HTTP v1 as a {@link Provider}: device sends, topics through the Instance ID API, the push check's probe. */
+export function fcmProvider(fcm: FcmConfig, fetcher: typeof fetch): Provider {
+  return {
+    name: "fcm",
+    mode: "ready",
+    async send(notification, device) {
+      const body = buildPayload(() => fcmMessage(notification, { token: device.token }, Date.now()), device.token);
+      if ("status" in body) return body;
+      return { ...(await sendFcm(fcm, body, fetcher)), token: device.token };
+    },
+    topics: {
+      send: async (notification, topic) => {
+        const body = buildPayload(() => fcmMessage(notification, { topic }, Date.now()), topic);
+        return "status" in body ? body : sendFcm(fcm, body, fetcher);
+      },
+      change: (topic, tokens, action) => fcmTopicMembership(fcm, topic, tokens, action, fetcher),
+    },
+    probe: (bounded) => probeFcm(fcm, bounded),
+  };
+}
+
+/** FCM without credentials: log lines, with FCM's own size limit. */
+export const fcmLogProvider = (): Provider => logProvider("fcm", (notification, device) => (fcmMessage(notification, { token: device.token }, Date.now()), device));
+
+/**
+ * The push check for FCM: a fresh OAuth access token (the RS256 assertion exchange, never a
+ * cached token), then a `validate_only` send of a topic message: FCM authenticates and validates
+ * it, and delivers nothing.
+ */
+const probeFcm = async (fcm: FcmConfig, fetcher: typeof fetch): ReturnType<ProviderProbe> => {
+  const started = Date.now();
+  try {
+    await freshAccessToken(fcm, fetcher);
+  } catch (error) {
+    return { ok: false, detail: `Google OAuth: ${error instanceof GoogleAuthError ? error.message : describe(error)}` };
+  }
+  const oauthMs = Date.now() - started;
+  const message = { topic: PROBE_TOPIC, data: { type: "push-check" }, android: { priority: "normal", ttl: "0s" } };
+  const outcome = await sendFcm(fcm, { validate_only: true, message }, fetcher);
+  if (outcome.status === "delivered") {
+    return { ok: true, detail: `access token issued (${oauthMs} ms); validate_only message accepted (nothing sent)` };
+  }
+  return { ok: false, detail: `access token issued, but FCM refused the validate_only message: ${outcome.status}: ${outcome.reason}` };
+};
+
+/**
+ * An access token from a new assertion exchange. `googleAccessToken` serves the isolate's cached
+ * token when it has one, which would prove only that the exchange worked up to an hour ago (the
+ * key may since have been revoked): when it did not call the token endpoint, renew explicitly.
+ */
+async function freshAccessToken(fcm: FcmConfig, fetcher: typeof fetch): Promise<void> {
+  let exchanged = false;
+  const watching: typeof fetch = (input, init) => {
+    if ((input instanceof Request ? input.url : String(input)) === fcm.tokenUrl) exchanged = true;
+    return fetcher(input, init);
+  };
+  const token = await googleAccessToken(fcm, watching);
+  if (!exchanged) await googleAccessToken(fcm, fetcher, { rejected: token });
+}
 
 /**
  * Sends one FCM HTTP v1 message. A 401 means the cached access token was refused: it is renewed

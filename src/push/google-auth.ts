@@ -1,5 +1,5 @@
 import { importPKCS8, SignJWT } from "jose";
-import type { FcmConfig } from "../platform/config";
+import type { FcmConfig } from "./config";
 
 const SCOPE = "https://www.googleapis.com/auth/firebase.messaging";
 // Renew this long before Google's expiry, so a token is never used in its last minutes.

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { DeviceSchema, type Device } from "../devices/device";
-import { NotificationSchema, type PushNotification } from "./notifications";
+import { NotificationSchema, type PushNotification } from "./push-notification";
 import { MAX_ATTEMPTS } from "./outcome";
 
 /**

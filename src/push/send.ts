@@ -3,12 +3,12 @@ import type { Device } from "../devices/device";
 import { ApiError } from "../platform/errors";
 import { eachLimited } from "../platform/concurrency";
 import { UserIdSchema } from "../platform/ids";
-import { providerConfig, SEND_CONCURRENCY, type PushContext } from "./context";
+import { SEND_CONCURRENCY, type PushContext } from "./context";
 import { deliverToDevice, sendToTopic, type DeviceResult } from "./delivery";
 import { devicesOf } from "./fanout";
 import { enqueueDeliveries, FANOUT_USERS_PER_JOB, fanoutMessages, sendAll, type PushJob } from "./jobs";
-import { fcmMessage, PayloadTooLarge } from "./messages";
-import type { PushNotification } from "./notifications";
+import { fcmMessage, PayloadTooLarge } from "./payloads";
+import type { PushNotification } from "./push-notification";
 import { retryDelaySeconds } from "./outcome";
 import { TopicSchema } from "./topics";
 
@@ -112,7 +112,7 @@ export async function sendPush(push: PushContext, request: SendRequest): Promise
   if (topic !== undefined) {
     topicOutcome = await sendTopic(push, notification, topic);
     // FCM members got the topic message from FCM itself (when FCM is set up at all).
-    const fcmReachesItsOwn = providerConfig(push, "fcm") !== undefined;
+    const fcmReachesItsOwn = push.provider("fcm").mode !== "log";
     await push.env.PUSH_QUEUE.send({ type: "topic-members", notification, topic, ...(fcmReachesItsOwn ? { onlyProvider: "apns" as const } : {}) } satisfies PushJob);
   }
   const count = (status: DeviceOutcome["status"]) => outcomes.filter((outcome) => outcome.status === status).length;

@@ -1,9 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { DeviceIdSchema, type Device } from "../devices/device";
 import { getDevice, MAX_DEVICES_PER_USER, userKeyPart } from "../devices/store";
-import { ConfigError } from "../platform/config";
-import { providerConfig, type PushContext } from "./context";
-import { fcmTopicMembership } from "./fcm";
+import type { PushContext } from "./context";
 
 /**
  * Topic membership, kept in KV as one key per member device (`top:<topic>:<user>:<deviceId>`,
@@ -55,12 +53,9 @@ export async function changeMembership(
   const found = await Promise.all([...new Set(deviceIds)].map(async (deviceId) => ({ deviceId, device: await getDevice(kv, userId, deviceId) })));
   const fcmDevices = found.flatMap(({ device }) => (device?.provider === "fcm" ? [device] : []));
   const fcmResults = new Map<string, { ok: boolean; reason?: string }>();
-  const fcm = providerConfig(push, "fcm");
-  if (fcm && fcmDevices.length > 0) {
-    const results =
-      fcm instanceof ConfigError
-        ? fcmDevices.map(() => ({ ok: false, reason: "FCM misconfigured" }))
-        : await fcmTopicMembership(fcm, topic, fcmDevices.map((device) => device.token), action === "subscribe" ? "add" : "remove", push.fetcher);
+  const fcmTopics = push.provider("fcm").topics;
+  if (fcmTopics && fcmDevices.length > 0) {
+    const results = await fcmTopics.change(topic, fcmDevices.map((device) => device.token), action === "subscribe" ? "add" : "remove");
     fcmDevices.forEach((device, i) => fcmResults.set(device.deviceId, results[i]!));
   }
   const results = await Promise.all(

@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import type { TurnPool } from "../platform/config";
+import type { TurnConfig, TurnPool } from "./config";
 import { choosePools, type CallerLocation } from "./regions";
 
 /** A TURN REST API credential as coturn verifies it with `use-auth-secret`. */
@@ -108,11 +108,11 @@ export interface IceConfiguration {
  * `POST /v1/calls` is a single round trip.
  *
  * @example
- * const ice = await iceConfiguration(getConfig(env).turn, { userId, caller: callerLocation(req.cf), now: Date.now() });
+ * const ice = await iceConfiguration(turnConfig(env), { userId, caller: callerLocation(req.cf), now: Date.now() });
  * new RTCPeerConnection({ iceServers: ice.iceServers });
  */
 export async function iceConfiguration(
-  turn: { secrets: readonly string[]; defaultTtl: number; maxTtl: number; pools: readonly TurnPool[]; stunUrls: readonly string[] },
+  turn: TurnConfig,
   request: { userId: string; caller: CallerLocation; ttl?: number; now: number },
 ): Promise<IceConfiguration> {
   const pools = choosePools(turn.pools, request.caller);

@@ -1,7 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { getConfig } from "../platform/config";
 import type { AppEnv } from "../platform/http";
+import { turnConfig } from "./config";
 import { iceConfiguration, IceServerSchema } from "./credentials";
 import { callerLocation } from "./regions";
 
@@ -22,7 +22,7 @@ export const IceServersSchema = z
 
 /** The caller's ICE configuration: their user id, where the request comes from, the ttl asked. */
 export function iceFor(c: Context<AppEnv>, ttl?: number) {
-  return iceConfiguration(getConfig(c.env).turn, {
+  return iceConfiguration(turnConfig(c.env), {
     userId: c.var.principal.userId,
     caller: callerLocation(c.req.raw.cf),
     ...(ttl === undefined ? {} : { ttl }),

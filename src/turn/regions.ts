@@ -1,4 +1,4 @@
-import type { TurnPool } from "../platform/config";
+import type { TurnPool } from "./config";
 
 /** What Cloudflare tells us about where a request comes from (`request.cf`), all optional. */
 export interface CallerLocation {

@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { bearerSecurity, errorContent, jsonContent, newRouter } from "../platform/http";
-import { limitPerUser } from "../platform/rate-limit";
+import { limitPerUser } from "../platform/request-limits";
 import { iceFor, IceServersSchema } from "./ice";
 
 const TtlQuerySchema = z

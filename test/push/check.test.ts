@@ -11,7 +11,9 @@
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { app } from "../../src/api";
-import { checkPush, PROBE_APNS_TOKEN, PROBE_TOPIC, scrub, type PushCheck } from "../../src/push/check";
+import { PROBE_APNS_TOKEN } from "../../src/push/apns";
+import { checkPush, scrub, type PushCheck } from "../../src/push/check";
+import { PROBE_TOPIC } from "../../src/push/fcm";
 import { pushContext } from "../../src/push/context";
 import { fakeUrl, received, script } from "../support/push";
 import { authHeader } from "../support/tokens";

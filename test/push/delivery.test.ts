@@ -18,7 +18,7 @@ import { deliverToDevice } from "../../src/push/delivery";
 import { FANOUT_USERS_PER_JOB, fanoutMessages, type FanoutJob, type PushJob } from "../../src/push/jobs";
 import { INLINE_MAX_USERS } from "../../src/push/send";
 import { changeMembership } from "../../src/push/topics";
-import type { PushNotification } from "../../src/push/notifications";
+import type { PushNotification } from "../../src/push/push-notification";
 import { randomId } from "../../src/platform/ids";
 import { api, placeCall, user } from "../support/calls";
 import type { CallRoom } from "../support/worker";
@@ -159,7 +159,7 @@ describe("FCM answers", () => {
     const push = pushContext(env);
     // The access token comes from the cache; the send itself fails the way a dropped connection does.
     await deliverToDevice(push, custom(), await android(user("u")));
-    const broken = { ...push, fetcher: async () => Promise.reject(new TypeError("Network connection lost.")) };
+    const broken = pushContext(env, async () => Promise.reject(new TypeError("Network connection lost.")));
     expect(await deliverToDevice(broken, custom(), await android(user("u")))).toMatchObject({ status: "retry", reason: "network: Network connection lost." });
   });
 });

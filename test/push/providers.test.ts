@@ -6,13 +6,13 @@
  */
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { getConfig } from "../../src/platform/config";
+import { apnsConfig, fcmConfig } from "../../src/push/config";
 import { sendApns } from "../../src/push/apns";
 import { pushContext } from "../../src/push/context";
 import { deliverToDevice } from "../../src/push/delivery";
 import { fcmTopicMembership } from "../../src/push/fcm";
-import { apnsRequest } from "../../src/push/messages";
-import type { PushNotification } from "../../src/push/notifications";
+import { apnsRequest } from "../../src/push/payloads";
+import type { PushNotification } from "../../src/push/push-notification";
 import { user } from "../support/calls";
 import { android, fcmToken, iphone, received, script } from "../support/push";
 
@@ -31,7 +31,7 @@ describe("APNs hosts", () => {
     ["production", "https://api.push.apple.com"],
     ["sandbox", "https://api.sandbox.push.apple.com"],
   ] as const)("sends a %s device's push to %s when APNS_BASE_URL is not set", async (environment, host) => {
-    const apns = { ...getConfig(env).apns!, baseUrl: undefined };
+    const apns = { ...apnsConfig(env)!, baseUrl: undefined };
     const device = await iphone(user("u"), false, new Date(), environment);
     const urls: string[] = [];
     // Records where the request goes instead of leaving the machine.
@@ -53,7 +53,7 @@ describe("the APNs relay (APNS_RELAY_URL, APNS_RELAY_SECRET)", () => {
     ["production", "/3/device/"],
     ["sandbox", "/sandbox/3/device/"],
   ] as const)("sends a %s device's push to the relay at %s<token>, with the secret in x-relay-secret", async (environment, path) => {
-    const apns = getConfig(withVars(RELAY)).apns!;
+    const apns = apnsConfig(withVars(RELAY))!;
     const device = await iphone(user("u"), false, new Date(), environment);
     const sent: Request[] = [];
     // Records the request instead of leaving the machine.
@@ -67,8 +67,8 @@ describe("the APNs relay (APNS_RELAY_URL, APNS_RELAY_SECRET)", () => {
   });
 
   it("accepts plain http to a loopback address only (tests)", () => {
-    expect(getConfig(withVars({ ...RELAY, APNS_RELAY_URL: "http://127.0.0.1:8080/" })).apns!.relay).toEqual({ url: "http://127.0.0.1:8080", secret: RELAY.APNS_RELAY_SECRET });
-    expect(getConfig(withVars({})).apns!.relay).toBeUndefined();
+    expect(apnsConfig(withVars({ ...RELAY, APNS_RELAY_URL: "http://127.0.0.1:8080/" }))!.relay).toEqual({ url: "http://127.0.0.1:8080", secret: RELAY.APNS_RELAY_SECRET });
+    expect(apnsConfig(withVars({}))!.relay).toBeUndefined();
   });
 
   it.each([
@@ -80,7 +80,7 @@ describe("the APNs relay (APNS_RELAY_URL, APNS_RELAY_SECRET)", () => {
     [{ ...RELAY, APNS_RELAY_URL: "https://turn-eu1.example.com:8443/apns" }, "APNS_RELAY_URL must be a bare origin"],
     [{ ...RELAY, APNS_BASE_URL: "https://fake.example.com" }, "APNS_RELAY_URL and APNS_BASE_URL are both set"],
   ])("refuses %o, naming the variable and never the secret", (vars, message) => {
-    const read = () => getConfig(withVars(vars)).apns;
+    const read = () => apnsConfig(withVars(vars));
     expect(read).toThrow(message);
     expect(read).not.toThrow(/0123456789abcdef/);
   });
@@ -90,7 +90,7 @@ describe("FCM topic membership", () => {
   it("sends 1,500 tokens as two Instance ID calls of at most 1,000", async () => {
     const topic = `big-${crypto.randomUUID().slice(0, 8)}`;
     const tokens = Array.from({ length: 1500 }, () => fcmToken());
-    const results = await fcmTopicMembership(getConfig(env).fcm!, topic, tokens, "add", fetch);
+    const results = await fcmTopicMembership(fcmConfig(env)!, topic, tokens, "add", fetch);
     expect(results).toHaveLength(1500);
     expect(results.every((result) => result.ok)).toBe(true);
     const calls = await received(`/topics/${topic}`);
@@ -151,8 +151,8 @@ describe("logs", () => {
       pixel.token,
       await bearer(pixel.token),
       await bearer(device.token),
-      pem(getConfig(env).apns!.key),
-      pem(getConfig(env).fcm!.privateKey),
+      pem(apnsConfig(env)!.key),
+      pem(fcmConfig(env)!.privateKey),
     ];
     for (const secret of secrets) expect(secret.length).toBeGreaterThan(20);
     for (const line of lines) for (const secret of secrets) expect(line).not.toContain(secret.slice(0, 24));

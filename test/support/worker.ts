@@ -5,9 +5,9 @@
  * lines refuse for a while. The notices still go on to the real push queue and the snapshots to
  * the real lines, so call → push and call → line tests see real deliveries.
  */
-import type { CallNotice, Notifier } from "../../src/calls/notice";
+import type { CallNotice, Notifier } from "../../src/calls/call-notice";
 import { CallRoom as Room } from "../../src/calls/room";
-import { QueueNotifier } from "../../src/push/notifier";
+import { QueueNotifier } from "../../src/push/queue-notifier";
 
 export { ApnsProviderToken, default, UserLine } from "../../src/index";
 

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { buildIceServers, clampTtl, issueTurnCredential, stunUrlsOf, turnPassword } from "../../src/turn/credentials";
-import type { TurnPool } from "../../src/platform/config";
+import type { TurnPool } from "../../src/turn/config";
 
 describe("turnPassword", () => {
   it("matches the known vector", async () => {

@@ -3,7 +3,7 @@
  * the response lists, nearest first, with at most one fallback.
  */
 import { describe, expect, it } from "vitest";
-import type { TurnPool } from "../../src/platform/config";
+import type { TurnPool } from "../../src/turn/config";
 import { callerLocation, choosePools, greatCircleKm } from "../../src/turn/regions";
 
 const pool = (region: string, latitude: number, longitude: number, continents: string[] = []): TurnPool => ({

@@ -4,8 +4,8 @@
  */
 import { describe, expect, it } from "vitest";
 import type { Device } from "../../src/devices/device";
-import { apnsRequest, fcmMessage, PayloadTooLarge } from "../../src/push/messages";
-import { fromCallNotice, type PushNotification } from "../../src/push/notifications";
+import { apnsRequest, fcmMessage, PayloadTooLarge } from "../../src/push/payloads";
+import { fromCallNotice, type PushNotification } from "../../src/push/push-notification";
 
 const NOW = Date.parse("2026-11-24T12:00:00Z");
 const call = (kind: "incoming-call" | "call-ended" | "missed-call" | "call-answered"): PushNotification => ({

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { CallNotice, CallNoticeKind } from "../calls/notice";
+import type { CallNotice, CallNoticeKind } from "../calls/call-notice";
 
 /**
  * What people's devices are told, provider-neutral: a call's notice (calls/notice.ts) or a

@@ -1,6 +1,6 @@
-import type { CallNotice, Notifier } from "../calls/notice";
+import type { CallNotice, Notifier } from "../calls/call-notice";
 import { fanoutMessages, sendAll } from "./jobs";
-import { fromCallNotice } from "./notifications";
+import { fromCallNotice } from "./push-notification";
 
 /**
  * The calls layer's {@link Notifier}, on the push queue: fan-out jobs for each notice's recipients

@@ -1,5 +1,5 @@
 import type { Device } from "../devices/device";
-import type { PushNotification } from "./notifications";
+import type { PushNotification } from "./push-notification";
 
 /**
  * Provider payloads for one notification and one device. Pure: no keys, no clock except `now`.

@@ -8,7 +8,7 @@
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { MAX_DEVICES_PER_USER, listDevices, registerDevice } from "../../src/devices/store";
-import { consumeRateLimit, ipKey, RATE_LIMITS } from "../../src/platform/rate-limit";
+import { consumeRateLimit, ipKey, RATE_LIMITS } from "../../src/platform/request-limits";
 import { api, user } from "../support/calls";
 import { authHeader } from "../support/tokens";
 
