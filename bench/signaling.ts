@@ -1,10 +1,12 @@
 // Signaling speed on one `wrangler dev` (loopback only, every phase bounded in time):
 // 1. sequential round trips/s between two WebSocket clients through a call room, against a bare
 //    Durable Object echo relay (bench/signaling/worker.ts), and their ratio (target ≥ 0.9);
-// 2. p50/p99 from POST /v1/calls to the callee's socket receiving the caller's offer, and to the
-//    callee's line (GET /v1/me/ws, open beforehand) receiving incoming-call;
+// 2. p50/p99 from POST /v1/calls to the callee's socket receiving the caller's offer; and call
+//    set-up against its floor on the same runtime: POST /v1/calls until the callee's line (GET
+//    /v1/me/ws, open beforehand) has incoming-call, alternating with a bare Worker doing the
+//    least the same job needs (bench/signaling/worker.ts), both medians and their ratio;
 // 3. scale: 1,000 sockets in 500 calls, every frame delivered, workerd memory before and after.
-//   npm run bench:signaling [-- --seconds 5 --calls 500 --frames 10 --setups 100]
+//   npm run bench:signaling [-- --seconds 5 --calls 500 --frames 10 --setups 100 --only relay,setup,ring,scale]
 import { readFileSync, readdirSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { SignalClient } from "../test/support/signal-client.ts";
@@ -17,8 +19,11 @@ const { values } = parseArgs({
     calls: { type: "string", default: "500" },
     frames: { type: "string", default: "10" },
     setups: { type: "string", default: "100" },
+    // Comma-separated subset of relay, setup, ring, scale (default: all).
+    only: { type: "string", default: "relay,setup,ring,scale" },
   },
 });
+const sections = new Set(values.only.split(","));
 const seconds = Math.min(Number(values.seconds), 60);
 const calls = Math.min(Number(values.calls), 2000);
 const framesPerSocket = Math.min(Number(values.frames), 100);
@@ -116,35 +121,37 @@ function workerdRssKiB(): number {
 
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 const mib = (kib: number) => `${(kib / 1024).toFixed(1)} MiB`;
+const p = (values: number[]) => `p50 ${percentile(values, 50).toFixed(1)} ms   p99 ${percentile(values, 99).toFixed(1)} ms`;
 
 try {
   // 1. Round trips through the call room vs the bare echo relay.
-  const { wsPath } = await placeCall("rt-alice", "rt-bob");
-  const alice = await join(wsPath, "rt-alice");
-  const bob = await join(wsPath, "rt-bob");
-  await alice.next("welcome");
-  await bob.next("welcome");
-  await alice.next("participant-joined");
-  const echoA = await open(`${wsUrl}/bench/echo/room-1`);
-  const echoB = await open(`${wsUrl}/bench/echo/room-1`);
-  const message = (n: number) => JSON.stringify({ type: "message", data: { n, pad: "x".repeat(100) } });
-  await pingPong(alice, bob, message, 1000); // warm-up
-  await pingPong(echoA, echoB, message, 1000);
-  // Short rounds, alternating which relay goes first, and the median of the per-round ratios:
-  // on a shared machine one long run of each mostly measures what else the machine was doing.
-  const rounds = 10;
-  const roundMs = (seconds * 1000) / (2 * rounds);
-  const roomRates: number[] = [];
-  const echoRates: number[] = [];
-  const ratios: number[] = [];
-  for (let round = 0; round < rounds; round++) {
-    const first = round % 2 === 0;
-    const echoFirst = first ? await pingPong(echoA, echoB, message, roundMs) : 0;
-    const room = await pingPong(alice, bob, message, roundMs);
-    const echo = first ? echoFirst : await pingPong(echoA, echoB, message, roundMs);
-    roomRates.push(room);
-    echoRates.push(echo);
-    ratios.push(room / echo);
+  if (sections.has("relay")) {
+    const { wsPath } = await placeCall("rt-alice", "rt-bob");
+    const alice = await join(wsPath, "rt-alice");
+    const bob = await join(wsPath, "rt-bob");
+    await alice.next("welcome");
+    await bob.next("welcome");
+    await alice.next("participant-joined");
+    const echoA = await open(`${wsUrl}/bench/echo/room-1`);
+    const echoB = await open(`${wsUrl}/bench/echo/room-1`);
+    const message = (n: number) => JSON.stringify({ type: "message", data: { n, pad: "x".repeat(100) } });
+    await pingPong(alice, bob, message, 1000); // warm-up
+    await pingPong(echoA, echoB, message, 1000);
+    // Short rounds, alternating which relay goes first, and the median of the per-round ratios:
+    // on a shared machine one long run of each mostly measures what else the machine was doing.
+    const rounds = 10;
+    const roundMs = (seconds * 1000) / (2 * rounds);
+    const roomRates: number[] = [];
+    const echoRates: number[] = [];
+    const ratios: number[] = [];
+    for (let round = 0; round < rounds; round++) {
+      const first = round % 2 === 0;
+      const echoFirst = first ? await pingPong(echoA, echoB, message, roundMs) : 0;
+      const room = await pingPong(alice, bob, message, roundMs);
+      const echo = first ? echoFirst : await pingPong(echoA, echoB, message, roundMs);
+      roomRates.push(room);
+      echoRates.push(echo);
+      ratios.push(room / echo);
   }
   const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
   for (const client of [alice, bob, echoA, echoB]) client.close();
@@ -155,23 +162,26 @@ try {
     `  ratio CallRoom / echo   ${median(ratios).toFixed(2)} (target ≥ 0.9; rounds ${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)})`,
   );
 
+  }
+
   // 2. POST /v1/calls → the callee's socket has the caller's offer.
-  const phases = { total: [] as number[], post: [] as number[], join: [] as number[], offer: [] as number[] };
-  for (let i = 0; i < setups; i++) {
-    const t0 = performance.now();
-    const call = await placeCall(`s-alice-${i}`, `s-bob-${i}`);
-    const t1 = performance.now();
-    const [caller, callee] = await Promise.all([join(call.wsPath, `s-alice-${i}`), join(call.wsPath, `s-bob-${i}`)]);
-    const t2 = performance.now();
-    caller.send({ type: "offer", sdp: "v=0" });
-    while ((await callee.next(undefined, 5000)).type !== "offer");
-    const t3 = performance.now();
-    phases.total.push(t3 - t0);
-    phases.post.push(t1 - t0);
-    phases.join.push(t2 - t1);
-    phases.offer.push(t3 - t2);
-    caller.close();
-    callee.close();
+  if (sections.has("setup")) {
+    const phases = { total: [] as number[], post: [] as number[], join: [] as number[], offer: [] as number[] };
+    for (let i = 0; i < setups; i++) {
+      const t0 = performance.now();
+      const call = await placeCall(`s-alice-${i}`, `s-bob-${i}`);
+      const t1 = performance.now();
+      const [caller, callee] = await Promise.all([join(call.wsPath, `s-alice-${i}`), join(call.wsPath, `s-bob-${i}`)]);
+      const t2 = performance.now();
+      caller.send({ type: "offer", sdp: "v=0" });
+      while ((await callee.next(undefined, 5000)).type !== "offer");
+      const t3 = performance.now();
+      phases.total.push(t3 - t0);
+      phases.post.push(t1 - t0);
+      phases.join.push(t2 - t1);
+      phases.offer.push(t3 - t2);
+      caller.close();
+      callee.close();
   }
   for (const values of Object.values(phases)) values.sort((a, b) => a - b);
   // What wrangler dev costs before the service does anything: a request to /healthz (no auth, no
@@ -195,27 +205,48 @@ try {
   console.log(`    offer sent → callee has it   ${p(phases.offer)}`);
   console.log(`  wrangler dev's own floor: GET /healthz ${p(floor.request)}; open a socket on the echo relay ${p(floor.socket)}`);
 
-  // 2b. POST /v1/calls → the callee's line, open all along, has incoming-call. The clock starts
-  // when the request is sent, as a user would see it. Both users have used the service before
-  // (their lines exist: the caller's is opened too), as for an app's regular users; the calls of
-  // section 2 were between users new to the service, whose lines were created on the way.
-  const ringing = { line: [] as number[], post: [] as number[] };
-  for (let i = 0; i < setups; i++) {
-    const [caller, callee] = [`l-alice-${i}`, `l-bob-${i}`];
-    const callerLine = await open(`${wsUrl}/v1/me/ws`, ["signal.v1", `bearer.${await token(caller)}`]);
-    const line = await open(`${wsUrl}/v1/me/ws`, ["signal.v1", `bearer.${await token(callee)}`]);
-    await Promise.all([callerLine.next("welcome", 5000), line.next("welcome", 5000)]);
-    const t0 = performance.now();
-    const posted = placeCall(caller, callee).then(() => ringing.post.push(performance.now() - t0));
-    while ((await line.next(undefined, 5000)).type !== "incoming-call");
-    ringing.line.push(performance.now() - t0);
-    await posted;
-    line.close();
-    callerLine.close();
+  }
+
+  // 2b. Call set-up against its floor, alternating one call each: from sending the request until
+  // the callee's socket, open all along, has the call. The service: POST /v1/calls until the
+  // callee's line (GET /v1/me/ws) has incoming-call, both users' lines in place (an app's regular
+  // users; the caller's is open too). The floor (bench/signaling/worker.ts): a new object stores
+  // one row and tells a second object holding the callee's socket, which sends one frame.
+  if (sections.has("ring")) {
+    const ringing = { service: [] as number[], floor: [] as number[], post: [] as number[] };
+    const ratioOfMedians = (a: number[], b: number[]) => percentile([...a].sort((x, y) => x - y), 50) / percentile([...b].sort((x, y) => x - y), 50);
+    for (let i = 0; i < setups; i++) {
+      const [caller, callee] = [`l-alice-${i}`, `l-bob-${i}`];
+      const callerLine = await open(`${wsUrl}/v1/me/ws`, ["signal.v1", `bearer.${await token(caller)}`]);
+      const line = await open(`${wsUrl}/v1/me/ws`, ["signal.v1", `bearer.${await token(callee)}`]);
+      const floorLine = await open(`${wsUrl}/bench/floor/line/${callee}`);
+      await Promise.all([callerLine.next("welcome", 5000), line.next("welcome", 5000)]);
+      const service = async () => {
+        const t0 = performance.now();
+        const posted = placeCall(caller, callee).then(() => ringing.post.push(performance.now() - t0));
+        while ((await line.next(undefined, 5000)).type !== "incoming-call");
+        ringing.service.push(performance.now() - t0);
+        await posted;
+      };
+      const floor = async () => {
+        const t0 = performance.now();
+        const posted = fetch(`${worker.url}/bench/floor/call`, { method: "POST", body: JSON.stringify({ callee }), signal: AbortSignal.timeout(10_000) });
+        await floorLine.next("incoming-call", 5000);
+        ringing.floor.push(performance.now() - t0);
+        await (await posted).text();
+      };
+      // Alternate which goes first, so neither always meets a warmer machine.
+      if (i % 2 === 0) (await service(), await floor());
+      else (await floor(), await service());
+      for (const client of [line, callerLine, floorLine]) client.close();
   }
   for (const values of Object.values(ringing)) values.sort((a, b) => a - b);
-  console.log(`POST /v1/calls → the callee's line has incoming-call (${setups} calls, sequential)`);
-  console.log(`  ${p(ringing.line)}   (target p50 ≤ 15 ms); the POST's own response ${p(ringing.post)}`);
+  console.log(`call set-up: request sent → the callee's open socket has the call (${setups} calls each, alternating)`);
+  console.log(`  floor (new object, one row, one object-to-object call, one send)  ${p(ringing.floor)}`);
+  console.log(`  POST /v1/calls → callee's line has incoming-call                  ${p(ringing.service)}`);
+  console.log(`  ratio of medians ${ratioOfMedians(ringing.service, ringing.floor).toFixed(2)} (target ≤ 1.3); the POST's own response ${p(ringing.post)}`);
+
+  }
 
   // 3. Scale: 2 sockets per call, each sends `framesPerSocket` frames to the other; then the same
   // on bare echo relays, for the memory a Durable Object with two sockets costs anyway.
@@ -231,10 +262,10 @@ try {
     await open(`${wsUrl}/bench/echo/scale-${n}`),
     await open(`${wsUrl}/bench/echo/scale-${n}`),
   ];
-  for (const [label, makePair] of [
+  for (const [label, makePair] of sections.has("scale") ? ([
     ["CallRoom", roomPairs],
     ["bare echo relay", echoPairs],
-  ] as const) {
+  ] as const) : []) {
     await new Promise((resolve) => setTimeout(resolve, 1000));
     const before = workerdRssKiB();
     const t0 = performance.now();
