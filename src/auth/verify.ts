@@ -15,7 +15,7 @@ const CLOCK_TOLERANCE_SECONDS = 30;
 // One remote key set per URL per isolate: jose caches the keys and refetches at most once per
 // cooldown when it meets an unknown `kid`, so a key rotation at the IdP is picked up.
 const remoteKeySets = new Map<string, JWTVerifyGetKey>();
-const secretKeys = new Map<string, Uint8Array>();
+const secretKeys = new Map<string, Promise<CryptoKey>>();
 
 /** The JWKS could not be had (network, timeout, not 200, not a key set): the service's fault. */
 class SigningKeysUnavailable extends Error {}
@@ -45,10 +45,11 @@ function remoteKeySet(jwksUrl: string): JWTVerifyGetKey {
   return keySet;
 }
 
-function secretKey(secret: string): Uint8Array {
+// Imported once per isolate: given raw bytes, jose would import a key on every verification.
+function secretKey(secret: string): Promise<CryptoKey> {
   let key = secretKeys.get(secret);
   if (!key) {
-    key = new TextEncoder().encode(secret);
+    key = crypto.subtle.importKey("raw", new TextEncoder().encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["verify"]);
     secretKeys.set(secret, key);
   }
   return key;
@@ -76,7 +77,7 @@ export async function verifyToken(token: string, auth: AuthConfig): Promise<Prin
     const verified =
       auth.kind === "jwks"
         ? await jwtVerify(token, remoteKeySet(auth.jwksUrl), { ...options, algorithms: JWKS_ALGORITHMS })
-        : await jwtVerify(token, secretKey(auth.secret), { ...options, algorithms: SECRET_ALGORITHMS });
+        : await jwtVerify(token, await secretKey(auth.secret), { ...options, algorithms: SECRET_ALGORITHMS });
     payload = verified.payload;
   } catch (error) {
     throw refusal(error);

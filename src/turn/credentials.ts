@@ -24,11 +24,19 @@ const encoder = new TextEncoder();
  * await turnPassword("s3cr3t-for-local-test", "1795522230:alice"); // "lqbZ1ig3JAL1pfHpUZVFLzfK+6A="
  */
 export async function turnPassword(secret: string, username: string): Promise<string> {
-  const key = await crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-1" }, false, [
-    "sign",
-  ]);
-  const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, encoder.encode(username)));
+  const mac = new Uint8Array(await crypto.subtle.sign("HMAC", await hmacKey(secret), encoder.encode(username)));
   return btoa(String.fromCharCode(...mac));
+}
+
+// One imported key per secret per isolate: every ICE request signs with the same few secrets.
+const hmacKeys = new Map<string, Promise<CryptoKey>>();
+function hmacKey(secret: string): Promise<CryptoKey> {
+  let key = hmacKeys.get(secret);
+  if (!key) {
+    key = crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-1" }, false, ["sign"]);
+    hmacKeys.set(secret, key);
+  }
+  return key;
 }
 
 /** The shortest credential lifetime issued, whatever a client asks for. */
