@@ -1,11 +1,13 @@
 import { app } from "./api";
+import { userLines } from "./calls/line";
 import { CallRoom as Room } from "./calls/room";
 import { consumeDeadLetters, consumePushBatch } from "./push/consumers";
 import { QueueNotifier } from "./push/queue-notifier";
 
 /**
  * The Worker: the HTTP API, the push queue's consumers, and the Durable Object classes. This is
- * where the layers meet: the call room gets its notifier (the push queue) here, and nowhere else.
+ * where the layers meet: the call room gets its ports (the push queue for people's devices, the
+ * users' lines for their open tabs) here, and nowhere else.
  */
 export default {
   fetch: app.fetch,
@@ -15,10 +17,10 @@ export default {
   },
 } satisfies ExportedHandler<Env>;
 
-/** One call's room (calls/room.ts), telling people who are not on its socket through the push queue. */
+/** One call's room (calls/room.ts), telling people who are not on its socket through the push queue and their lines. */
 export class CallRoom extends Room {
   constructor(ctx: DurableObjectState, env: Env) {
-    super(ctx, env, new QueueNotifier(env.PUSH_QUEUE));
+    super(ctx, env, { notifier: new QueueNotifier(env.PUSH_QUEUE), lines: userLines(env.USER_LINE) });
   }
 }
 

@@ -3,8 +3,8 @@ import type { Media, Metadata } from "./schemas";
 
 /**
  * What a call tells people who are not on its socket: the room decides a {@link CallNotice}
- * (machine.ts) and hands it to its {@link Notifier}. The calls layer owns this port; the push
- * layer implements it (push/notifier.ts), and the Worker entry wires the two together.
+ * (machine.ts) and hands it to its Notifier (ports.ts), which the push layer implements
+ * (push/queue-notifier.ts).
  */
 export type CallNoticeKind = "incoming-call" | "call-answered" | "call-ended" | "missed-call";
 
@@ -24,9 +24,4 @@ export interface CallNotice {
   ringsUntil?: number;
   /** Milliseconds since the epoch when the call decided it. */
   at: number;
-}
-
-/** Delivers a call's notices; must not throw for a delivery problem. */
-export interface Notifier {
-  notify(notices: readonly CallNotice[]): Promise<void>;
 }

@@ -1,13 +1,12 @@
-import { DurableObject } from "cloudflare:workers";
-import { offeredSubprotocols, SUBPROTOCOL } from "../auth/subprotocol";
 import { ApiError } from "../platform/errors";
 import { log } from "../platform/log";
+import { FrameRateLimiter } from "./frame-admission";
 import type { CallUpdate, IncomingCall, LineServerFrame } from "./line-protocol";
+import type { LineCall } from "./machine";
+import type { Lines } from "./ports";
 import type { CallState } from "./protocol";
-import { FrameRateLimiter } from "./rate-limit";
-import { closeQuietly, USER_HEADER } from "./sockets";
-import type { Call } from "./machine";
 import type { HistoryEntry } from "./schemas";
+import { closeQuietly, SocketObject } from "./sockets";
 
 /**
  * A user's line: one Durable Object per user (named by the user id) that knows the calls the
@@ -18,16 +17,17 @@ import type { HistoryEntry } from "./schemas";
  * one that is older than what the line holds is ignored.
  */
 
-/**
- * A call as a room reports it to its participants' lines (instants in ms): the room's own
- * record, without what only the room needs, and with its ring deadline as `ringsUntil`.
- */
-export type LineCall = Omit<Call, "ringDeadline" | "unattendedSince"> & { ringsUntil: number };
+/** The rooms' way to the lines (the {@link Lines} port): the user's `UserLine`, named by their id. */
+export function userLines(namespace: DurableObjectNamespace<UserLine>): Lines {
+  return { record: (userId, call) => namespace.get(namespace.idFromName(userId)).record(userId, call) };
+}
 
 /** Sockets one user may hold on their line at once (tabs, devices). */
 export const MAX_LINE_SOCKETS = 10;
 /** Calls a line remembers; older ones are forgotten. */
 export const LINE_HISTORY = 200;
+/** Frames a client may send on its line per second (it only pings); more, and it is closed. */
+const LINE_FRAMES_PER_SECOND = 5;
 
 const RANK: Record<CallState, number> = { ringing: 0, active: 1, ended: 2 };
 
@@ -92,27 +92,29 @@ export function isNewer(next: LineCall, held: LineCall | undefined): boolean {
 }
 
 
-export class UserLine extends DurableObject<Env> {
+export class UserLine extends SocketObject {
   private readonly limiter = new FrameRateLimiter();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS calls (callId TEXT PRIMARY KEY, createdAt INTEGER NOT NULL, call TEXT NOT NULL)");
     ctx.storage.sql.exec("CREATE INDEX IF NOT EXISTS calls_by_time ON calls (createdAt, callId)");
-    ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair('{"type":"ping"}', '{"type":"pong"}'));
   }
 
   // ── RPC from call rooms and the Worker's routes ──────────────────────────────────────────
 
-  /** A room's snapshot of a call `userId` takes part in: stored, and told to the user's sockets. */
+  /** A room's snapshot of a call `userId` takes part in: told to the user's sockets, and stored. */
   async record(userId: string, call: LineCall): Promise<void> {
     const held = this.get(call.callId);
     if (!isNewer(call, held)) return;
+    // Told before it is stored: a socket send waits for the object's pending writes to be
+    // durable, and the tabs need not wait for that. Should the write then fail, the room's call
+    // to record fails too and the room sends the snapshot again (a tab may then hear it twice).
+    const frame = frameFor(userId, call, held, Date.now());
+    if (frame) this.broadcast(frame);
     this.ctx.storage.sql.exec("INSERT OR REPLACE INTO calls (callId, createdAt, call) VALUES (?, ?, ?)", call.callId, call.createdAt, JSON.stringify(call));
     // Only a new call can take the line past its history's length.
     if (!held) this.forgetOld();
-    const frame = frameFor(userId, call, held, Date.now());
-    if (frame) this.broadcast(frame);
   }
 
   /** The calls ringing for `userId` now, oldest first. */
@@ -146,38 +148,29 @@ export class UserLine extends DurableObject<Env> {
 
   // ── The user's sockets ───────────────────────────────────────────────────────────────────
 
-  override async fetch(request: Request): Promise<Response> {
-    const userId = request.headers.get(USER_HEADER);
-    if (!userId || request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
-      return new ApiError("invalid_request", "expected an authenticated WebSocket upgrade").getResponse();
-    }
+  protected override async onUpgrade(server: WebSocket, userId: string): Promise<ApiError | undefined> {
     const open = this.ctx.getWebSockets().filter((ws) => ws.readyState === WebSocket.OPEN);
     if (open.length >= MAX_LINE_SOCKETS) {
-      return new ApiError("rate_limited", `a user may hold ${MAX_LINE_SOCKETS} line sockets at once; close one first`, { headers: { "retry-after": "5" } }).getResponse();
+      return new ApiError("rate_limited", `a user may hold ${MAX_LINE_SOCKETS} line sockets at once; close one first`, { headers: { "retry-after": "5" } });
     }
-    const pair = new WebSocketPair();
-    this.ctx.acceptWebSocket(pair[1]);
-    pair[1].serializeAttachment({ id: crypto.randomUUID() });
-    send(pair[1], { type: "welcome", userId, calls: await this.ringing(userId) });
-    return new Response(null, {
-      status: 101,
-      webSocket: pair[0],
-      headers: offeredSubprotocols(request.headers.get("sec-websocket-protocol")).includes(SUBPROTOCOL) ? { "sec-websocket-protocol": SUBPROTOCOL } : {},
-    });
+    this.ctx.acceptWebSocket(server);
+    server.serializeAttachment({ id: crypto.randomUUID() });
+    send(server, { type: "welcome", userId, calls: await this.ringing(userId) });
+    return undefined;
   }
 
-  override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+  protected override async onFrame(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
     const { id } = ws.deserializeAttachment() as { id: string };
     // A line listens; a client that keeps talking to it is closed.
-    const verdict = this.limiter.admit(id, 5, Date.now());
+    const verdict = this.limiter.admit(id, LINE_FRAMES_PER_SECOND, Date.now());
     if (verdict === "kick") return closeQuietly(ws, 1008, "rate limit exceeded");
     if (verdict !== "pass") return;
     if (typeof message === "string" && message.length <= 256 && isPing(message)) return send(ws, { type: "pong" });
     send(ws, { type: "error", code: "invalid_frame", message: 'a line accepts only {"type":"ping"}' });
   }
 
-  override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
-    closeQuietly(ws, code, reason);
+  protected override async onSocketGone(ws: WebSocket): Promise<void> {
+    this.limiter.forget((ws.deserializeAttachment() as { id: string }).id);
   }
 
   // ── internals ────────────────────────────────────────────────────────────────────────────

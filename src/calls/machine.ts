@@ -187,6 +187,18 @@ export function nextAlarm(call: Call, limits: CallLimits): number | undefined {
   }
 }
 
+/**
+ * A call as a room reports it to its participants' lines (line.ts; instants in ms): the room's own
+ * record, without what only the room needs, and with its ring deadline as `ringsUntil`.
+ */
+export type LineCall = Omit<Call, "ringDeadline" | "unattendedSince"> & { ringsUntil: number };
+
+/** The call as its participants' lines keep it: what the room sends them after every change. */
+export function lineCall(call: Call): LineCall {
+  const { ringDeadline, unattendedSince: _roomOnly, ...shared } = call;
+  return { ...shared, ringsUntil: ringDeadline };
+}
+
 /** The call as the REST API shows it (section 4.1), instants as ISO 8601. */
 export function publicView(call: Call): CallView {
   const iso = (ms: number) => new Date(ms).toISOString();

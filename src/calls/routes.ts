@@ -3,7 +3,6 @@ import type { Context } from "hono";
 import { ApiError } from "../platform/errors";
 import { bearerSecurity, errorContent, jsonContent, newRouter, type AppEnv } from "../platform/http";
 import { randomId } from "../platform/ids";
-import { limitPerUser } from "../platform/request-limits";
 import { iceFor } from "../turn/ice";
 import { callsConfig } from "./config";
 import { IncomingCallSchema } from "./line-protocol";
@@ -48,7 +47,7 @@ function asUser(c: Context<AppEnv>): Request {
 }
 
 function unwrap<T>(result: RoomResult<T>): T {
-  if (!result.ok) throw new ApiError(result.code, result.message);
+  if (!result.ok) throw new ApiError(result.code, result.message, result.headers ? { headers: result.headers } : {});
   return result.value;
 }
 
@@ -72,7 +71,6 @@ export const callRoutes = newRouter()
       tags,
       summary: "Start a call: rings the callees and returns the ICE servers",
       security: bearerSecurity,
-      middleware: [limitPerUser("calls")] as const,
       request: { body: { content: { "application/json": { schema: CreateCallSchema } }, required: true } },
       responses: {
         201: jsonContent(CreatedCallSchema, "The call, ringing"),
@@ -87,10 +85,7 @@ export const callRoutes = newRouter()
       if (callees.includes(caller)) throw new ApiError("invalid_request", "callees must not include the caller");
       if (new Set(callees).size !== callees.length) throw new ApiError("invalid_request", "callees must be distinct");
       const callId = randomId(16);
-      const [call, ice] = await Promise.all([
-        room(c, callId).create({ callId, caller, callees, media, ...(metadata ? { metadata } : {}) }),
-        iceFor(c),
-      ]);
+      const [call, ice] = await Promise.all([room(c, callId).create({ callId, caller, callees, media, ...(metadata ? { metadata } : {}) }), iceFor(c)]);
       const created = unwrap(call);
       return c.json(
         {

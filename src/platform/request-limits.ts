@@ -29,6 +29,12 @@ export type RateLimitName = keyof typeof RATE_LIMITS;
  * outage of the counter must not take calls down with it.
  */
 export async function consumeRateLimit(env: Env, name: RateLimitName, key: string): Promise<void> {
+  const refusal = await checkRateLimit(env, name, key);
+  if (refusal) throw refusal;
+}
+
+/** Counts one request against `name` for `key`: the `429 rate_limited` to answer when it is over, else undefined. */
+export async function checkRateLimit(env: Env, name: RateLimitName, key: string): Promise<ApiError | undefined> {
   const rule = RATE_LIMITS[name];
   let allowed = true;
   try {
@@ -36,11 +42,10 @@ export async function consumeRateLimit(env: Env, name: RateLimitName, key: strin
   } catch (error) {
     log("warn", "rate_limiter_unavailable", { limit: name, error: error instanceof Error ? error.message : String(error) });
   }
-  if (!allowed) {
-    throw new ApiError("rate_limited", `too many ${rule.what}: at most ${rule.limit} per ${rule.period} seconds per ${rule.per}`, {
-      headers: { "retry-after": String(rule.period) },
-    });
-  }
+  if (allowed) return undefined;
+  return new ApiError("rate_limited", `too many ${rule.what}: at most ${rule.limit} per ${rule.period} seconds per ${rule.per}`, {
+    headers: { "retry-after": String(rule.period) },
+  });
 }
 
 /** Route middleware: counts the request against `name` for the signed-in user. */

@@ -1,4 +1,5 @@
-import type { CallNotice, Notifier } from "../calls/call-notice";
+import type { CallNotice } from "../calls/call-notice";
+import type { Notifier } from "../calls/ports";
 import { fanoutMessages, sendAll } from "./jobs";
 import { fromCallNotice } from "./push-notification";
 

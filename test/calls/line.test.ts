@@ -7,7 +7,8 @@
 import { env, exports } from "cloudflare:workers";
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it, vi } from "vitest";
-import { frameFor, isNewer, MAX_LINE_SOCKETS, type LineCall } from "../../src/calls/line";
+import { frameFor, isNewer, MAX_LINE_SOCKETS } from "../../src/calls/line";
+import type { LineCall } from "../../src/calls/machine";
 import { randomId } from "../../src/platform/ids";
 import { api, placeCall, user } from "../support/calls";
 import { SignalClient } from "../support/signal-client";
@@ -134,6 +135,30 @@ describe("GET /v1/me/ws", () => {
   });
 });
 
+describe("a line socket whose frame the line fails to handle", () => {
+  it("costs that frame only: an internal error frame, one log line, and the socket goes on", async () => {
+    const frank = user("frank");
+    const { client } = await line(frank);
+    const stub = env.USER_LINE.get(env.USER_LINE.idFromName(frank));
+    // A bug in the frame handler, standing in for any exception while handling a frame.
+    await runInDurableObject(stub, (instance) => {
+      (instance as unknown as { onFrame: () => Promise<void> }).onFrame = async () => {
+        throw new TypeError("boom");
+      };
+    });
+    const errors = vi.spyOn(console, "error").mockImplementation(() => {});
+    client.send({ type: "ping", n: 1 });
+    expect(await client.next("error")).toMatchObject({ code: "internal" });
+    expect(errors.mock.calls.map((call) => JSON.parse(String(call[0])))).toEqual([expect.objectContaining({ event: "frame_failed", object: "UserLine", error: "TypeError", message: "boom" })]);
+    errors.mockRestore();
+    await runInDurableObject(stub, (instance) => void delete (instance as unknown as { onFrame?: unknown }).onFrame);
+    // Not the auto-response's exact text, so the line's own handler answers it.
+    client.send('{ "type": "ping" }');
+    expect(await client.next()).toEqual({ type: "pong" });
+    client.close();
+  });
+});
+
 describe("GET /v1/calls", () => {
   it("?state=ringing lists the calls ringing for the user, not those they declined, answered or placed", async () => {
     const [alice, bob, carol] = [user("alice"), user("bob"), user("carol")];
@@ -252,16 +277,19 @@ describe("a line the room cannot reach", () => {
     const tab = await line(bob);
     const callId = randomId(16);
     const stub = roomOf(callId);
-    // Every snapshot goes to two lines (alice's and bob's): fail the first three sends.
-    await runInDurableObject(stub, (room: CallRoom) => room.lines.failNext(3));
+    // Every snapshot goes to the callees' lines first (bob's), then the caller's (alice's): bob's
+    // line refuses the room's own send and the alarm's first retry.
+    await runInDurableObject(stub, (room: CallRoom) => room.lines.failNext(2));
     const errors = vi.spyOn(console, "error").mockImplementation(() => {});
     expect((await stub.create({ callId, caller: alice, callees: [bob], media: "audio" })).ok).toBe(true);
-    await vi.waitFor(async () => expect(await runInDurableObject(stub, (room: CallRoom) => room.lines.attempts)).toBe(2));
+    await vi.waitFor(async () => expect(await runInDurableObject(stub, (room: CallRoom) => room.lines.attempts)).toBe(1));
     expect(await runDurableObjectAlarm(stub)).toBe(true);
     expect(await runDurableObjectAlarm(stub)).toBe(true);
 
     expect(await tab.client.next("incoming-call")).toMatchObject({ call: { callId, caller: alice } });
-    // The alarm's retries sent the snapshot to both lines again: bob's tab hears nothing twice.
+    // Refused twice, then bob's line and alice's took it.
+    expect(await runInDurableObject(stub, (room: CallRoom) => room.lines.attempts)).toBe(4);
+    // The alarm's retries sent the snapshot to bob's line again: his tab hears nothing twice.
     tab.client.send('{ "type": "ping" }');
     expect(await tab.client.next()).toEqual({ type: "pong" });
     expect(errors.mock.calls.map((call) => JSON.parse(String(call[0])).event)).toEqual(["line_update_failed", "line_update_failed"]);

@@ -9,6 +9,7 @@ import { env } from "cloudflare:workers";
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it, vi } from "vitest";
 import { randomId } from "../../src/platform/ids";
+import { UPGRADE_BURST } from "../../src/calls/room";
 import type { CallRoom } from "../support/worker";
 import { api, connect, placeCall, upgrade, user } from "../support/calls";
 
@@ -135,10 +136,20 @@ describe("call REST lifecycle", () => {
       keys: [...state.storage.kv.list()],
     }));
     expect(contents).toEqual({ tables: [], keys: [] });
-    // The same query sees a real call's tables.
-    const { stub } = await createdCall(user("alice"), [user("bob")]);
-    const tables = await runInDurableObject(stub, (_room, state) => state.storage.sql.exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_%' ESCAPE '\\' AND name NOT LIKE 'sqlite%'").toArray());
-    expect(tables.map((table) => table.name).sort()).toEqual(["held", "line_outbox", "outbox", "pending"]);
+    // The same query sees a real call's tables: its outboxes from the start (the first write stays
+    // small), the frame tables once a frame is kept for someone who has not connected.
+    const alice = user("alice");
+    const { callId: realCall, stub } = await createdCall(alice, [user("bob")]);
+    const tableNames = async () =>
+      (await runInDurableObject(stub, (_room, state) => state.storage.sql.exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_%' ESCAPE '\\' AND name NOT LIKE 'sqlite%'").toArray()))
+        .map((table) => table.name)
+        .sort();
+    expect(await tableNames()).toEqual(["line_outbox", "outbox"]);
+    const caller = await connect(realCall, alice);
+    await caller.next("welcome");
+    caller.send({ type: "offer", sdp: SDP });
+    await vi.waitFor(async () => expect(await tableNames()).toEqual(["held", "line_outbox", "outbox", "pending"]));
+    caller.close();
   });
 });
 
@@ -148,13 +159,15 @@ describe("notifications decided", () => {
     const { callId, stub } = await createdCall(alice, [bob, carol]);
     await api(carol, "POST", `/v1/calls/${callId}/accept`);
     await api(alice, "POST", `/v1/calls/${callId}/end`);
-    const sent = await noticesOf(stub);
-    expect(sent.map(({ kind, recipients, answeredBy, reason }) => ({ kind, recipients, answeredBy, reason }))).toEqual([
-      { kind: "incoming-call", recipients: [bob, carol], answeredBy: undefined, reason: undefined },
-      { kind: "call-answered", recipients: [bob, carol], answeredBy: carol, reason: undefined },
-      { kind: "call-ended", recipients: [bob, carol], answeredBy: undefined, reason: "hangup" },
-    ]);
-    expect(sent.every((notice) => notice.callId === callId && notice.caller === alice)).toBe(true);
+    // The notifier hears of each decision in the background, after the participants' lines.
+    await vi.waitFor(async () =>
+      expect((await noticesOf(stub)).map(({ kind, recipients, answeredBy, reason }) => ({ kind, recipients, answeredBy, reason }))).toEqual([
+        { kind: "incoming-call", recipients: [bob, carol], answeredBy: undefined, reason: undefined },
+        { kind: "call-answered", recipients: [bob, carol], answeredBy: carol, reason: undefined },
+        { kind: "call-ended", recipients: [bob, carol], answeredBy: undefined, reason: "hangup" },
+      ]),
+    );
+    expect((await noticesOf(stub)).every((notice) => notice.callId === callId && notice.caller === alice)).toBe(true);
   });
 
   it("ring timeout after eviction: missed exactly once, to callees and connected sockets; a second alarm run does nothing", async () => {
@@ -178,7 +191,7 @@ describe("notifications decided", () => {
     expect(await runDurableObjectAlarm(stub)).toBe(true);
     expect(await caller.next("state")).toEqual({ type: "state", state: "ended", reason: "missed" });
     expect((await caller.closure()).code).toBe(1000);
-    expect((await noticesOf(stub)).map(({ kind, recipients }) => ({ kind, recipients }))).toEqual([{ kind: "missed-call", recipients: [bob] }]);
+    await vi.waitFor(async () => expect((await noticesOf(stub)).map(({ kind, recipients }) => ({ kind, recipients }))).toEqual([{ kind: "missed-call", recipients: [bob] }]));
 
     await runDurableObjectAlarm(stub);
     expect(await noticesOf(stub)).toHaveLength(1);
@@ -375,6 +388,27 @@ describe("signaling", () => {
     b.close();
   });
 
+  it("costs a frame it fails to handle only that frame: an internal error frame, one log line, and the call goes on", async () => {
+    const { callId, a, b } = await connectedPair();
+    const stub = stubOf(callId);
+    // A bug in the relay, standing in for any exception while handling a frame.
+    await runInDurableObject(stub, (room) => {
+      (room as unknown as { relay: () => void }).relay = () => {
+        throw new TypeError("boom");
+      };
+    });
+    const errors = vi.spyOn(console, "error").mockImplementation(() => {});
+    a.send({ type: "message", data: 1 });
+    expect(await a.next("error")).toMatchObject({ code: "internal" });
+    expect(errors.mock.calls.map((call) => JSON.parse(String(call[0])))).toEqual([expect.objectContaining({ event: "frame_failed", object: "CallRoom", error: "TypeError" })]);
+    errors.mockRestore();
+    await runInDurableObject(stub, (room) => void delete (room as unknown as { relay?: unknown }).relay);
+    a.send({ type: "message", data: 2 });
+    expect(await b.next("message")).toMatchObject({ data: 2 });
+    a.close();
+    b.close();
+  });
+
   it("rate-limits a flooding connection: an error frame, then close 1008", async () => {
     const [alice, bob] = [user("alice"), user("bob")];
     const { callId } = await placeCall(alice, [bob]);
@@ -416,6 +450,48 @@ describe("signaling", () => {
     expect(refused.headers.get("retry-after")).toBe("5");
     expect((await errorOf(refused)).code).toBe("rate_limited");
     for (const client of clients) client.close();
+  });
+
+  it("always lets the caller in, and the callee who answered, however many ringing callees hold sockets", async () => {
+    const caller = user("alice");
+    const callees = Array.from({ length: 32 }, (_, i) => user(`callee${i}`));
+    const { callId } = await placeCall(caller, callees);
+    // Ringing callees share the slots the caller does not need: 7 of 8.
+    const ringing = [];
+    for (const callee of callees.slice(0, 7)) ringing.push(await connect(callId, callee));
+    expect((await upgrade(callId, callees[7]!)).status).toBe(429);
+    const a = await connect(callId, caller);
+    expect((await a.next("welcome")).participants).toHaveLength(7);
+    // A callee without a socket answers over REST and gets in; the others are closed out.
+    expect((await api(callees[20]!, "POST", `/v1/calls/${callId}/accept`)).status).toBe(200);
+    const answerer = await connect(callId, callees[20]!);
+    expect(await answerer.next("welcome")).toMatchObject({ state: "active", answeredBy: callees[20] });
+    for (const client of [a, answerer, ...ringing]) client.close();
+  });
+
+  it("holds the frame limit per participant across reconnects, and limits how often one reconnects", async () => {
+    const [alice, bob] = [user("alice"), user("bob")];
+    const { callId } = await placeCall(alice, [bob]);
+    const b = await connect(callId, bob);
+    await b.next("welcome");
+    // Alice spends her 50-frame burst on one socket (bob has it all), reconnects at once and sends
+    // 50 more: a fresh bucket would pass them all; hers refills at 50 a second, so it warns.
+    const first = await connect(callId, alice);
+    await first.next("welcome");
+    for (let n = 0; n < 50; n++) first.send({ type: "message", data: n });
+    await b.next("participant-joined");
+    for (let n = 0; n < 50; n++) expect(await b.next("message")).toMatchObject({ data: n });
+    const second = await connect(callId, alice);
+    await second.next("welcome");
+    for (let n = 0; n < 50; n++) second.send({ type: "message", data: 50 + n });
+    expect(await second.next("error")).toMatchObject({ code: "rate_limited" });
+    // Five sockets at once, then one every two seconds.
+    for (let n = 0; n < 3; n++) (await connect(callId, alice)).close();
+    const refused = await upgrade(callId, alice);
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get("retry-after")).toBe("2");
+    expect((await errorOf(refused)).message).toContain(`at most ${UPGRADE_BURST} new sockets`);
+    for (const client of [b, first, second]) client.close();
   });
 
   it("lets a user reconnect and keep their place: fresh welcome; others see leave and join", async () => {

@@ -5,7 +5,10 @@
  * lines refuse for a while. The notices still go on to the real push queue and the snapshots to
  * the real lines, so call → push and call → line tests see real deliveries.
  */
-import type { CallNotice, Notifier } from "../../src/calls/call-notice";
+import type { CallNotice } from "../../src/calls/call-notice";
+import { userLines } from "../../src/calls/line";
+import type { LineCall } from "../../src/calls/machine";
+import type { Lines, Notifier } from "../../src/calls/ports";
 import { CallRoom as Room } from "../../src/calls/room";
 import { QueueNotifier } from "../../src/push/queue-notifier";
 
@@ -35,48 +38,26 @@ class RecordingNotifier implements Notifier {
   }
 }
 
-/** The participants' lines as the room reaches them, able to refuse the next few snapshots. */
-class FlakyLines {
+/** The participants' real lines, able to refuse the next few snapshots. */
+class FlakyLines implements Lines {
   attempts = 0;
   private failures = 0;
 
-  constructor(private readonly lines: Env["USER_LINE"]) {}
+  constructor(private readonly next: Lines) {}
 
   /** The next `count` snapshot sends fail the way an unreachable Durable Object does. */
   failNext(count: number): void {
     this.failures = count;
   }
 
-  /** `env.USER_LINE` for the room: the real namespace, whose stubs' `record` may fail first. */
-  namespace(): Env["USER_LINE"] {
-    return new Proxy(this.lines, {
-      get: (target, property) => {
-        if (property !== "get") return own(target, property);
-        return (id: DurableObjectId) => {
-          const stub = target.get(id);
-          return new Proxy(stub, {
-            get: (inner, name) => {
-              if (name !== "record") return own(inner, name);
-              return async (...args: Parameters<typeof stub.record>) => {
-                this.attempts++;
-                if (this.failures > 0) {
-                  this.failures--;
-                  throw new Error("Durable Object unreachable");
-                }
-                return inner.record(...args);
-              };
-            },
-          });
-        };
-      },
-    });
+  async record(userId: string, call: LineCall): Promise<void> {
+    this.attempts++;
+    if (this.failures > 0) {
+      this.failures--;
+      throw new Error("Durable Object unreachable");
+    }
+    await this.next.record(userId, call);
   }
-}
-
-/** A property of a runtime object, its methods bound to it (they refuse any other `this`). */
-function own(target: object, property: string | symbol): unknown {
-  const value: unknown = Reflect.get(target, property, target);
-  return typeof value === "function" ? value.bind(target) : value;
 }
 
 /** The call room, with the notices of this instance's life in `recorder.notices`. */
@@ -86,8 +67,8 @@ export class CallRoom extends Room {
 
   constructor(ctx: DurableObjectState, env: Env) {
     const recorder = new RecordingNotifier(new QueueNotifier(env.PUSH_QUEUE));
-    const lines = new FlakyLines(env.USER_LINE);
-    super(ctx, { ...env, USER_LINE: lines.namespace() }, recorder);
+    const lines = new FlakyLines(userLines(env.USER_LINE));
+    super(ctx, env, { notifier: recorder, lines });
     this.recorder = recorder;
     this.lines = lines;
   }
