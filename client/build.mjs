@@ -1,6 +1,6 @@
 // Builds the SDK: client/dist/index.js (ESM, minified, for npm) with its type declarations, and
-// a copy served with the demo page (client/public/demo/sdk.js). Prints the minified and gzipped
-// sizes.
+// a copy served with the demo page (client/public/demo/sdk.js); copies the docs UI into
+// client/public/docs-ui/. Prints the SDK's minified and gzipped sizes.
 import { execFileSync } from "node:child_process";
 import { copyFileSync, mkdirSync, readFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
@@ -24,5 +24,10 @@ execFileSync(
 );
 mkdirSync(`${here}public/demo`, { recursive: true });
 copyFileSync(`${here}dist/index.js`, `${here}public/demo/sdk.js`);
+// The /docs page's UI, from the pinned swagger-ui-dist (a devDependency), served as static assets
+// so the page needs no CDN. Its licence and notice travel with it (Apache-2.0).
+const docsUi = `${here}../node_modules/swagger-ui-dist/`;
+mkdirSync(`${here}public/docs-ui`, { recursive: true });
+for (const file of ["swagger-ui-bundle.js", "swagger-ui.css", "LICENSE", "NOTICE"]) copyFileSync(`${docsUi}${file}`, `${here}public/docs-ui/${file}`);
 const code = readFileSync(`${here}dist/index.js`);
 console.log(`client SDK: ${(code.length / 1024).toFixed(1)} KiB minified, ${(gzipSync(code).length / 1024).toFixed(1)} KiB gzipped`);

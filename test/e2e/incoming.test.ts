@@ -46,6 +46,7 @@ beforeAll(async () => {
       AUTH_JWT_SECRET: JWT_SECRET,
       TURN_SECRETS: TURN_SECRET,
       CORS_ALLOWED_ORIGINS: ORIGIN,
+      DEMO: "on",
       TURN_POOLS: JSON.stringify([{ region: "test", location: { latitude: 0, longitude: 0 }, urls: [`turn:${SERVICE_IP}:3478?transport=udp`] }]),
     },
     { netns: { name: internet, ip: SERVICE_IP, port: PORT } },
