@@ -1,15 +1,9 @@
-import type { CallUpdate, IncomingCall, LineServerFrame } from "../../src/calls/line-protocol";
-import type { CallState, ClientFrame, Participant, ServerFrame } from "../../src/calls/protocol";
-import { iceRefreshDelayMs, iceRestartDelayMs, isFromPeer, nextRinging, onRemoteDescription, reconnectDelayMs, shouldOffer } from "./negotiation";
+import { iceRefreshDelayMs, iceRestartDelayMs, isFromPeer, nextRinging, onRemoteDescription, reconnectDelayMs, shouldOffer } from "./negotiation.js";
+import type { CallState, CallUpdate, ClientFrame, IncomingCall, JsonValue, LineServerFrame, Participant, ServerFrame } from "./protocol.js";
 
-// The wire types are the server's own (src/calls/protocol.ts, src/calls/line-protocol.ts),
-// imported for their types only.
-export type { CallState, Participant, ServerFrame, ClientFrame, CallUpdate, IncomingCall, LineServerFrame };
+export type * from "./protocol.js";
 
-/** App data carried by `message` frames: any JSON value. */
-export type JsonValue = Extract<ClientFrame, { type: "message" }>["data"];
-
-export { iceRefreshDelayMs, iceRestartDelayMs, isFromPeer, nextRinging, onRemoteDescription, reconnectDelayMs, shouldOffer } from "./negotiation";
+export { iceRefreshDelayMs, iceRestartDelayMs, isFromPeer, nextRinging, onRemoteDescription, reconnectDelayMs, shouldOffer } from "./negotiation.js";
 
 /**
  * SecureConnect Edge client: places and answers calls through the service's REST API and
