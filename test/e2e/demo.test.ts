@@ -20,16 +20,11 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startWrangler, type Running } from "../node/support/processes";
-import { launchIn, type Browser } from "./support/browser";
-import { buildTopology, createNamespace, deleteAll, inNamespace } from "./support/network";
+import type { Running } from "../node/support/processes";
+import { deleteAll } from "./support/network";
 import { distinctColours } from "./support/png";
+import { ORIGIN, startService, withAliceAndBob, withOneBrowser } from "./support/world";
 
-const SERVICE_IP = "100.64.0.1";
-const PORT = 8787;
-const ORIGIN = `http://${SERVICE_IP}:${PORT}`;
-const JWT_SECRET = "e2e-only-hs256-secret-0123456789abcdef012345";
-const TURN_SECRET = "6532652d7475726e2d7365637265742d3031";
 const SCREENSHOTS = resolve(import.meta.dirname, "../../.tmp/screenshots");
 const EMPTY = "–";
 const CALL_FIELDS = ["#connection-state", "#pair", "#stat-rtt", "#stat-loss", "#stat-send", "#stat-receive"];
@@ -51,19 +46,8 @@ let worker: Running;
 
 beforeAll(async () => {
   mkdirSync(SCREENSHOTS, { recursive: true });
-  internet = createNamespace("internet");
-  inNamespace(internet, "ip", "addr", "add", `${SERVICE_IP}/32`, "dev", "lo");
-  worker = await startWrangler(
-    {
-      AUTH_JWT_SECRET: JWT_SECRET,
-      DEV_TOKENS: "on",
-      DEMO: "on",
-      TURN_SECRETS: TURN_SECRET,
-      CORS_ALLOWED_ORIGINS: ORIGIN,
-      TURN_POOLS: JSON.stringify([{ region: "test", location: { latitude: 0, longitude: 0 }, urls: [`turn:${SERVICE_IP}:3478?transport=udp`] }]),
-    },
-    { netns: { name: internet, ip: SERVICE_IP, port: PORT } },
-  );
+  // The demo's own sign-in (POST /dev/token), as a developer uses it.
+  ({ internet, worker } = await startService({ DEV_TOKENS: "on" }));
 }, 120_000);
 
 afterAll(async () => {
@@ -109,20 +93,9 @@ const tracksOf = (page: Page) =>
     states: demo.streams.flatMap((stream) => stream.getTracks().map((track) => track.readyState)),
   }));
 
-async function dumpEvents(pages: [string, Page][]) {
-  for (const [name, page] of pages) {
-    const events = await page.evaluate(() => (globalThis as unknown as { demo?: { events: string[] } }).demo?.events ?? []).catch(() => []);
-    console.error(`${name}:\n  ${events.join("\n  ")}`);
-  }
-}
-
 describe("the demo page", () => {
   it("asks for sign-in before a call, and shows the server's own reason for an empty user id, without an exception", async () => {
-    const topology = buildTopology(internet, { scenario: 1, sameLan: true });
-    let browser: Browser | undefined;
-    try {
-      browser = await launchIn(topology.clientA, ORIGIN, SERVICE_IP);
-      const page = browser.page;
+    await withOneBrowser(internet, 1, async (page) => {
       const errors = await openDemo(page);
       expect(await page.getAttribute('link[rel="icon"]', "href")).toBe("/favicon.svg");
       // Fetched by the page itself: only the browser lives in the namespace (never page.request,
@@ -139,23 +112,15 @@ describe("the demo page", () => {
       expect(await text(page, "#error")).not.toContain("DEV_TOKENS");
       expect(await screenshot(page, "demo-error")).toBeGreaterThan(20);
       expect(errors).toEqual([]);
-    } finally {
-      await browser?.close();
-      topology.teardown();
-    }
+    });
   }, 60_000);
 
   it("rings with a countdown, tells the other tab it was answered elsewhere, shows labelled video and live stats, mutes, and releases the camera on hang-up", async () => {
     const id = crypto.randomUUID().slice(0, 8);
     const [alice, bob] = [`alice-${id}`, `bob-${id}`];
-    const topology = buildTopology(internet, { scenario: 2, sameLan: true });
-    const browsers: Browser[] = [];
-    const pages: [string, Page][] = [];
-    try {
-      browsers.push(await launchIn(topology.clientA, ORIGIN, SERVICE_IP), await launchIn(topology.clientB, ORIGIN, SERVICE_IP));
-      const [a, b] = browsers as [Browser, Browser];
-      const [tab1, tab2] = [b.page, await b.context.newPage()];
-      pages.push(["Alice", a.page], ["Bob, tab 1", tab1], ["Bob, tab 2", tab2]);
+    await withAliceAndBob(internet, 2, async (world) => {
+      const { tab1, tab2 } = world;
+      const a = { page: world.alice };
       const errors = await Promise.all([a.page, tab1, tab2].map(openDemo));
       for (const [page, user] of [[a.page, alice], [tab1, bob], [tab2, bob]] as const) await signIn(page, user);
 
@@ -217,23 +182,13 @@ describe("the demo page", () => {
       }
       expect(await screenshot(a.page, "demo-after-hangup")).toBeGreaterThan(20);
       for (const pageErrors of errors) expect(pageErrors).toEqual([]);
-    } catch (error) {
-      await dumpEvents(pages);
-      throw error;
-    } finally {
-      await Promise.all(browsers.map((browser) => browser.close()));
-      topology.teardown();
-    }
+    });
   }, 90_000);
 });
 
 describe("the docs and the landing page", () => {
   it("renders /docs from the Worker alone: its operations listed, no other host asked, no CSP violation", async () => {
-    const topology = buildTopology(internet, { scenario: 3, sameLan: true });
-    let browser: Browser | undefined;
-    try {
-      browser = await launchIn(topology.clientA, ORIGIN, SERVICE_IP);
-      const page = browser.page;
+    await withOneBrowser(internet, 3, async (page) => {
       // The blank-page check can fail: an empty page has almost no colours.
       await page.goto("about:blank");
       expect(await screenshot(page, "blank")).toBeLessThanOrEqual(2);
@@ -269,9 +224,6 @@ describe("the docs and the landing page", () => {
       await page.getByRole("link", { name: "Demo" }).click({ timeout: 5_000 });
       await page.waitForURL(`${ORIGIN}/demo/`, { timeout: 10_000 });
       expect(await page.title()).toBe("SecureConnect Edge — demo call");
-    } finally {
-      await browser?.close();
-      topology.teardown();
-    }
+    });
   }, 60_000);
 });
