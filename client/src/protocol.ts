@@ -1,6 +1,7 @@
 /**
  * The wire types of the call socket (`signal.v1`) and of the user's line (`GET /v1/me/ws`),
- * exactly as the service sends and accepts them. The protocol in full: docs/signaling.md.
+ * exactly as the service sends and accepts them. The protocol in full: docs/signaling.md in the
+ * SecureConnect Edge repository.
  */
 
 /** A call's state. */

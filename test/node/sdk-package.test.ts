@@ -1,6 +1,6 @@
 /**
- * The SDK as a user installs it: `npm pack` in client/ (its prepack builds it), then two scratch
- * projects in a temporary directory install the tarball offline (it has no dependencies) and
+ * The SDK as a user installs it: `npm pack` of the built client/ (npm test builds it first), then
+ * two scratch projects in a temporary directory install the tarball offline (no dependencies) and
  * compile a file that imports `SecureConnect` and the wire types with this repository's
  * TypeScript, one under `moduleResolution: bundler` and one under `nodenext`, with
  * `skipLibCheck` off so the published `.d.ts` are checked too; Node then `import()`s the package
@@ -9,7 +9,7 @@
  * behaviour (test/client, test/e2e), CommonJS consumers (the package is ESM only). No network.
  */
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -58,8 +58,11 @@ let dir: string;
 let tarball: string;
 
 beforeAll(() => {
+  // The build is npm test's pre-step (and the package's prepack); packing without scripts here
+  // keeps other tests' wrangler dev from seeing its static assets rewritten mid-run.
+  if (!existsSync(join(ROOT, "client/dist/index.d.ts"))) throw new Error("client/dist is missing: run npm run build:client first");
   dir = mkdtempSync(join(tmpdir(), "sce-sdk-pack-"));
-  run("npm", ["pack", "--pack-destination", dir, "--silent"], join(ROOT, "client"));
+  run("npm", ["pack", "--ignore-scripts", "--pack-destination", dir, "--silent"], join(ROOT, "client"));
   const packed = readdirSync(dir).filter((name) => name.endsWith(".tgz"));
   expect(packed).toHaveLength(1);
   tarball = join(dir, packed[0]!);
