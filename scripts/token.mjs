@@ -6,13 +6,29 @@ import { existsSync, readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { SignJWT } from "jose";
 
-const { values, positionals } = parseArgs({
-  allowPositionals: true,
-  options: { ttl: { type: "string", default: "3600" }, scope: { type: "string" } },
-});
+const USAGE = `usage: npm run token -- <userId> [--ttl seconds] [--scope 'push:send admin']
+  Prints an HS256 JWT for wrangler dev, signed with AUTH_JWT_SECRET from .dev.vars
+  (or .dev.vars.example). --ttl: lifetime in seconds (default 3600); --scope: the scope claim.`;
+
+let args;
+try {
+  args = parseArgs({
+    allowPositionals: true,
+    options: { ttl: { type: "string", default: "3600" }, scope: { type: "string" }, help: { type: "boolean", short: "h" } },
+  });
+} catch (error) {
+  // An unknown option or a missing value: say which, then how to call it (no stack trace).
+  console.error(`${error.message}\n${USAGE}`);
+  process.exit(2);
+}
+const { values, positionals } = args;
+if (values.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
 const [userId] = positionals;
 if (!userId || !/^\d+$/.test(values.ttl)) {
-  console.error("usage: npm run token -- <userId> [--ttl seconds] [--scope 'push:send admin']");
+  console.error(USAGE);
   process.exit(2);
 }
 

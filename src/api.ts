@@ -4,6 +4,7 @@ import { requireAuth } from "./auth/middleware";
 import { callRoutes } from "./calls/routes";
 import { deviceRoutes } from "./devices/routes";
 import { devRoutes } from "./meta/dev";
+import { pageRoutes } from "./meta/pages";
 import { metaRoutes, serveOpenApi } from "./meta/routes";
 import { corsForConfiguredOrigins } from "./platform/cors";
 import { ApiError, onError } from "./platform/errors";
@@ -46,6 +47,7 @@ app.use(
 );
 
 app.route("/", metaRoutes);
+app.route("/", pageRoutes);
 app.route("/", devRoutes);
 // Before the calls routes: `/v1/calls/ice-servers` must not be read as a call id.
 app.route("/v1", turnRoutes);

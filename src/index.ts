@@ -12,7 +12,7 @@ import { QueueNotifier } from "./push/queue-notifier";
 export default {
   fetch: app.fetch,
   async queue(batch, env) {
-    if (batch.queue === PUSH_DEAD_LETTER_QUEUE) consumeDeadLetters(batch);
+    if (batch.queue.endsWith(DEAD_LETTER_SUFFIX)) consumeDeadLetters(batch);
     else await consumePushBatch(batch, env);
   },
 } satisfies ExportedHandler<Env>;
@@ -27,5 +27,5 @@ export class CallRoom extends Room {
 export { ApnsProviderToken } from "./push/apns-auth";
 export { UserLine } from "./calls/line";
 
-/** The dead-letter queue's name, as in wrangler.toml. */
-const PUSH_DEAD_LETTER_QUEUE = "secureconnect-push-dlq";
+/** Every environment names its dead-letter queue "<queue>-dlq" (wrangler.toml). */
+const DEAD_LETTER_SUFFIX = "-dlq";

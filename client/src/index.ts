@@ -1,15 +1,9 @@
-import type { CallUpdate, IncomingCall, LineServerFrame } from "../../src/calls/line-protocol";
-import type { CallState, ClientFrame, Participant, ServerFrame } from "../../src/calls/protocol";
-import { iceRefreshDelayMs, iceRestartDelayMs, isFromPeer, nextRinging, onRemoteDescription, reconnectDelayMs, shouldOffer } from "./negotiation";
+import { iceRefreshDelayMs, iceRestartDelayMs, isFromPeer, nextRinging, onRemoteDescription, reconnectDelayMs, shouldOffer } from "./negotiation.js";
+import type { CallState, CallUpdate, ClientFrame, IncomingCall, JsonValue, LineServerFrame, Participant, ServerFrame } from "./protocol.js";
 
-// The wire types are the server's own (src/calls/protocol.ts, src/calls/line-protocol.ts),
-// imported for their types only.
-export type { CallState, Participant, ServerFrame, ClientFrame, CallUpdate, IncomingCall, LineServerFrame };
+export type * from "./protocol.js";
 
-/** App data carried by `message` frames: any JSON value. */
-export type JsonValue = Extract<ClientFrame, { type: "message" }>["data"];
-
-export { iceRefreshDelayMs, iceRestartDelayMs, isFromPeer, nextRinging, onRemoteDescription, reconnectDelayMs, shouldOffer } from "./negotiation";
+export { iceRefreshDelayMs, iceRestartDelayMs, isFromPeer, nextRinging, onRemoteDescription, reconnectDelayMs, shouldOffer } from "./negotiation.js";
 
 /**
  * SecureConnect Edge client: places and answers calls through the service's REST API and
@@ -105,12 +99,13 @@ export class SecureConnect {
 
   /** Rings `callees` and connects as the caller (impolite peer). */
   async call(callees: string[], options: { media?: "audio" | "video"; stream?: MediaStream; metadata?: Record<string, string | number | boolean> } = {}): Promise<Call> {
-    const created = await this.request<{ callId: string; wsPath: string; iceServers: RTCIceServer[]; expiresAt: string }>("POST", "/v1/calls", {
+    const created = await this.request<{ callId: string; wsPath: string; iceServers: RTCIceServer[]; expiresAt: string; ringsUntil: string }>("POST", "/v1/calls", {
       callees,
       media: options.media ?? "video",
       ...(options.metadata ? { metadata: options.metadata } : {}),
     });
     const call = new Call(this, created.callId, created.wsPath, "caller", options.stream);
+    call.ringsUntil = created.ringsUntil;
     call.start({ iceServers: created.iceServers, expiresAt: created.expiresAt });
     return call;
   }
@@ -181,6 +176,8 @@ export class Call extends Emitter<CallEvents> {
   you?: Participant;
   /** The user on the other side of the peer connection: the caller, or the callee who answered. */
   peer?: string;
+  /** When a ringing call ends as missed (ISO 8601), on the caller's side; a callee has it from the line's `IncomingCall`. */
+  ringsUntil?: string;
   private ws?: WebSocket;
   private readonly polite: boolean;
   private makingOffer = false;

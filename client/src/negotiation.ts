@@ -1,4 +1,4 @@
-import type { IncomingCall, LineServerFrame } from "../../src/calls/line-protocol";
+import type { IncomingCall, LineServerFrame } from "./protocol.js";
 
 /**
  * The decisions of WebRTC's "perfect negotiation" pattern (and of the line's ringing list), as

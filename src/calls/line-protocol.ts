@@ -4,8 +4,8 @@ import { CallStateSchema, EndReasonSchema, FrameErrorCodeSchema } from "./protoc
 /**
  * The line protocol (`GET /v1/me/ws`, subprotocol `signal.v1`) as zod schemas: one socket per
  * tab or device that tells a user which calls ring for them and what becomes of every call they
- * take part in. docs/signaling.md describes it for client authors. The SDK imports its types
- * from here (type-only), so this module depends on zod and the call protocol's enums alone.
+ * take part in. docs/signaling.md describes it for client authors. The SDK spells out the same
+ * types (client/src/protocol.ts; test/client/protocol.test.ts holds them equal).
  */
 
 // The REST API's media and metadata (schemas.ts) without its OpenAPI annotations, which would

@@ -3,8 +3,8 @@ import { z } from "zod";
 /**
  * The signaling protocol (`signal.v1`, contract section 4.2) as zod schemas: the single source
  * of truth for what a client may send and what the room sends back. docs/signaling.md describes
- * it for client authors. The SDK imports its types from here (type-only), so this module
- * depends on zod alone.
+ * it for client authors. The SDK spells out the same types (client/src/protocol.ts;
+ * test/client/protocol.test.ts fails the typecheck if the two differ).
  */
 
 /** A call's state, as frames and the REST API report it. */

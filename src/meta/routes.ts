@@ -1,6 +1,6 @@
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
-import { swaggerUI } from "@hono/swagger-ui";
 import { version } from "../../package.json";
+import { sectionStates } from "../platform/config";
 import { newRouter, type AppEnv } from "../platform/http";
 
 const HealthSchema = z
@@ -10,7 +10,32 @@ const HealthSchema = z
   })
   .openapi("Health");
 
-/** `GET /healthz`: no token, no configuration, no I/O, so it says the Worker itself is up. */
+const SectionStateSchema = z
+  .discriminatedUnion("status", [
+    z.object({ status: z.literal("ok") }),
+    z.object({ status: z.literal("not_configured") }).openapi({ description: "Unset, and the service runs without it (e.g. FCM: pushes go to the log)" }),
+    z.object({ status: z.literal("invalid"), variables: z.array(z.string()).openapi({ example: ["TURN_POOLS"] }) }).openapi({
+      description: "The variables to fix (never their values); the routes that need this section answer 500 until then",
+    }),
+  ])
+  .openapi("ConfigSectionState");
+
+const ReadinessSchema = z
+  .object({
+    status: z.enum(["ready", "not_ready"]),
+    version: z.string().openapi({ example: "0.1.0" }),
+    sections: z.record(z.string(), SectionStateSchema).openapi({
+      example: { auth: { status: "ok" }, turn: { status: "invalid", variables: ["TURN_POOLS"] }, fcm: { status: "not_configured" } },
+    }),
+  })
+  .openapi("Readiness");
+
+const readiness = { "application/json": { schema: ReadinessSchema } };
+
+/**
+ * `GET /healthz`: no token, no configuration, no I/O, so it says the Worker itself is up.
+ * `GET /readyz`: whether the configuration lets it serve: every section of every feature.
+ */
 export const metaRoutes = newRouter()
   .openapi(
     createRoute({
@@ -22,9 +47,28 @@ export const metaRoutes = newRouter()
     }),
     (c) => c.json({ status: "ok" as const, version }, 200),
   )
-  // A human page for the OpenAPI document. Swagger UI's assets come from its CDN in the
-  // reader's browser; the Worker only serves this small HTML page.
-  .get("/docs", swaggerUI({ url: "/openapi.json", title: "SecureConnect Edge API" }));
+  .openapi(
+    createRoute({
+      method: "get",
+      path: "/readyz",
+      tags: ["Service"],
+      summary: "Readiness: the state of each configuration section",
+      description:
+        "Parses every configuration section (auth, turn, calls, signaling, fcm, apns, cors, demo, …) and reports each as `ok`, " +
+        "`not_configured` (an optional feature left out) or `invalid` with the variables to fix, never their values. " +
+        "503 while any section is invalid. No token; counted like `/healthz` against the per-IP limit.",
+      responses: {
+        200: { description: "Every section parses", content: readiness },
+        503: { description: "At least one section is invalid", content: readiness },
+      },
+    }),
+    (c) => {
+      const sections = sectionStates(c.env);
+      const ready = Object.values(sections).every((state) => state.status !== "invalid");
+      c.header("cache-control", "no-store");
+      return ready ? c.json({ status: "ready" as const, version, sections }, 200) : c.json({ status: "not_ready" as const, version, sections }, 503);
+    },
+  );
 
 /**
  * Serves the OpenAPI 3.1 document of every route registered on `app` at `GET /openapi.json`,
@@ -35,9 +79,9 @@ export function serveOpenApi(app: OpenAPIHono<AppEnv>): void {
     type: "http",
     scheme: "bearer",
     bearerFormat: "JWT",
-    description: "A JWT whose `sub` is the user id (section 2 of the contract).",
+    description: "A JWT whose `sub` is the user id.",
   });
-  // The two routes that serve the documentation are routes too (contract: "all HTTP routes").
+  // The routes that serve the documentation and the pages are routes too (contract: "all HTTP routes").
   app.openAPIRegistry.registerPath({
     method: "get",
     path: "/openapi.json",
@@ -45,19 +89,23 @@ export function serveOpenApi(app: OpenAPIHono<AppEnv>): void {
     summary: "This OpenAPI 3.1 document",
     responses: { 200: { description: "The document", content: { "application/json": { schema: { type: "object" } } } } },
   });
-  app.openAPIRegistry.registerPath({
-    method: "get",
-    path: "/docs",
-    tags: ["Service"],
-    summary: "Human-readable API docs (Swagger UI) for this document",
-    responses: { 200: { description: "An HTML page", content: { "text/html": { schema: { type: "string" } } } } },
-  });
+  const page = (path: string, summary: string) =>
+    app.openAPIRegistry.registerPath({
+      method: "get",
+      path,
+      tags: ["Service"],
+      summary,
+      responses: { 200: { description: "An HTML page", content: { "text/html": { schema: { type: "string" } } } } },
+    });
+  page("/", "Landing page: links to the docs, the OpenAPI document, health, readiness and (with DEMO=on) the demo");
+  page("/docs", "Human-readable API docs (Swagger UI, served by this Worker) for this document");
   app.doc31("/openapi.json", {
     openapi: "3.1.0",
     info: {
       title: "SecureConnect Edge",
       version,
       description: "WebRTC calling backend on Cloudflare Workers: ICE/TURN credentials, signaling, push.",
+      license: { name: "MIT", url: "https://opensource.org/license/mit" },
     },
   });
 }

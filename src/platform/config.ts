@@ -78,6 +78,24 @@ export function tryConfig<T>(section: ConfigSection<T>, env: object): T | Config
   }
 }
 
+/**
+ * What one section of `env` amounts to, for readiness: parsed (`ok`), unset where the feature
+ * may be left out (`not_configured`: its value is `undefined`, e.g. FCM without a service
+ * account), or the variables to fix (`invalid`). Never a value.
+ */
+export type SectionState = { status: "ok" } | { status: "not_configured" } | { status: "invalid"; variables: string[] };
+
+/** The state of every section declared so far, by name (parsing each one that was not yet). */
+export function sectionStates(env: object): Record<string, SectionState> {
+  const states: Record<string, SectionState> = {};
+  for (const section of registered) {
+    const value = tryConfig(section, env);
+    states[section.sectionName] =
+      value instanceof ConfigError ? { status: "invalid", variables: value.variables } : value === undefined ? { status: "not_configured" } : { status: "ok" };
+  }
+  return states;
+}
+
 function parseSection(schema: z.ZodType, env: object): { value: unknown } | ConfigError {
   const outcome = schema.safeParse(env);
   if (outcome.success) return { value: outcome.data };

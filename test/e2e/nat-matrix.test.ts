@@ -177,6 +177,7 @@ beforeAll(async () => {
         // The shortest lifetime there is, so scenario 7 sees the SDK refresh it within a minute.
         TURN_CREDENTIAL_TTL: "60",
         CORS_ALLOWED_ORIGINS: ORIGIN,
+        DEMO: "on",
         TURN_POOLS: JSON.stringify([
           { region: "test", location: { latitude: 0, longitude: 0 }, urls: [`turn:${SERVICE_IP}:3478?transport=udp`, `turn:${SERVICE_IP}:3478?transport=tcp`] },
         ]),
