@@ -2,6 +2,12 @@ import { app } from "./api";
 import { CallRoom as Room } from "./calls/room";
 import { consumeDeadLetters, consumePushBatch } from "./push/consumers";
 import { QueueNotifier } from "./push/queue-notifier";
+import { probeTurnFleet } from "./turn/fleet";
+
+/** What the cron trigger (every minute, wrangler.toml) runs: each job on its own, none waiting for another. */
+const SCHEDULED_JOBS: ((env: Env, controller: ScheduledController) => Promise<void>)[] = [
+  (env, controller) => probeTurnFleet(env, controller.scheduledTime),
+];
 
 /**
  * The Worker: the HTTP API, the push queue's consumers, and the Durable Object classes. This is
@@ -12,6 +18,9 @@ export default {
   async queue(batch, env) {
     if (batch.queue === PUSH_DEAD_LETTER_QUEUE) consumeDeadLetters(batch);
     else await consumePushBatch(batch, env);
+  },
+  scheduled(controller, env, ctx) {
+    for (const job of SCHEDULED_JOBS) ctx.waitUntil(job(env, controller));
   },
 } satisfies ExportedHandler<Env>;
 
@@ -24,6 +33,7 @@ export class CallRoom extends Room {
 
 export { ApnsProviderToken } from "./push/apns-auth";
 export { UserLine } from "./calls/line";
+export { TurnFleet } from "./turn/fleet";
 
 /** The dead-letter queue's name, as in wrangler.toml. */
 const PUSH_DEAD_LETTER_QUEUE = "secureconnect-push-dlq";

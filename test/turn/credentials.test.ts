@@ -53,6 +53,7 @@ describe("issueTurnCredential", () => {
 
 describe("buildIceServers", () => {
   const pool = (region: string, urls: string[], stunUrls?: string[]): TurnPool => ({
+    provider: "coturn",
     region,
     location: { latitude: 0, longitude: 0 },
     continents: [],
