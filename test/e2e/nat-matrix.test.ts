@@ -14,13 +14,11 @@
  * Every wait is bounded; every process and namespace is removed at the end, also on failure.
  * Needs root (namespaces, iptables), Debian's chromium and coturn: `npm run test:e2e`.
  */
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runCoturn, startWrangler, type Running } from "../node/support/processes";
+import { startWrangler, type Running } from "../node/support/processes";
 import { hs256Token } from "../node/support/tokens";
 import { launchIn, type Browser } from "./support/browser";
+import { startTestCoturn } from "./support/coturn";
 import { bothConnected, call as placeCall, decodesBeyond, describePair, dumpEvents, framesDecoded, statsOf, type CallOutcome, type Demo } from "./support/calls";
 import { buildTopology, createNamespace, deleteAll, inNamespace, type Topology } from "./support/network";
 
@@ -35,31 +33,6 @@ let internet: string;
 let worker: Running;
 let coturn: Running;
 const results: { scenario: string; outcome: string; pair: string; setupMs: number | string }[] = [];
-
-function coturnConfig(secret: string, dir: string): string {
-  return [
-    "use-auth-secret",
-    `static-auth-secret=${secret}`,
-    "realm=turn.test",
-    `listening-ip=${SERVICE_IP}`,
-    `relay-ip=${SERVICE_IP}`,
-    "listening-port=3478",
-    "min-port=49160",
-    "max-port=49260",
-    "fingerprint",
-    "no-cli",
-    "no-tls",
-    "no-dtls",
-    "no-multicast-peers",
-    // Safety net: relay only to the test world's public addresses.
-    "denied-peer-ip=0.0.0.0-255.255.255.255",
-    "allowed-peer-ip=100.64.0.0-100.64.255.255",
-    `userdb=${join(dir, "turndb")}`,
-    `pidfile=${join(dir, "turnserver.pid")}`,
-    "log-file=stdout",
-    "simple-log",
-  ].join("\n");
-}
 
 const token = (sub: string) => hs256Token(JWT_SECRET, sub);
 declare const demo: Demo;
@@ -107,7 +80,7 @@ beforeAll(async () => {
   internet = createNamespace("internet");
   inNamespace(internet, "ip", "addr", "add", `${SERVICE_IP}/32`, "dev", "lo");
   [coturn, worker] = await Promise.all([
-    runCoturn(coturnConfig(TURN_SECRET, mkdtempSync(join(tmpdir(), "sce-e2e-coturn-"))).concat("\n"), undefined, internet),
+    startTestCoturn(internet, { ip: SERVICE_IP, secret: TURN_SECRET, relayPorts: [49160, 49260] }),
     startWrangler(
       {
         AUTH_JWT_SECRET: JWT_SECRET,
@@ -229,7 +202,7 @@ describe("calls in real browsers across simulated NATs", () => {
 
   it("5. a credential TURN refuses: fails fast with a clear turn_unauthorized error", async () => {
     await coturn.stop();
-    coturn = await runCoturn(coturnConfig(WRONG_SECRET, mkdtempSync(join(tmpdir(), "sce-e2e-coturn-"))).concat("\n"), undefined, internet);
+    coturn = await startTestCoturn(internet, { ip: SERVICE_IP, secret: WRONG_SECRET, relayPorts: [49160, 49260] });
     await inWorld("5 TURN refuses the credential", { scenario: 5, natsConnected: false }, async (a, b) => {
       await Promise.all([a.page.goto(`${ORIGIN}/demo/`), b.page.goto(`${ORIGIN}/demo/`)]);
       await a.page.evaluate(([user, jwt]) => demo.signIn(user!, jwt!), ["alice-5", await token("alice-5")]);

@@ -18,9 +18,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { TurnFleetStatus } from "../../src/turn/fleet";
-import { runCoturn, startWrangler, type Running } from "../node/support/processes";
+import { startWrangler, type Running } from "../node/support/processes";
 import { hs256Token } from "../node/support/tokens";
 import { launchIn, type Browser } from "./support/browser";
+import { startTestCoturn } from "./support/coturn";
 import { bothConnected, call, decodesBeyond, describePair, dumpEvents, framesDecoded, statsOf, type Demo } from "./support/calls";
 import { buildTopology, createNamespace, deleteAll, inNamespace, type TcpDestination } from "./support/network";
 
@@ -45,38 +46,9 @@ let east: Running | undefined;
 let west: Running | undefined;
 const results: { scenario: string; outcome: string; pair: string; figures: string }[] = [];
 
-function coturnConfig(ip: string, relayBase: number, dir: string): string {
-  return [
-    "use-auth-secret",
-    `static-auth-secret=${TURN_SECRET}`,
-    "realm=turn.test",
-    `listening-ip=${ip}`,
-    `relay-ip=${ip}`,
-    "listening-port=3478",
-    "tls-listening-port=443",
-    `cert=${join(certDir, "cert.pem")}`,
-    `pkey=${join(certDir, "key.pem")}`,
-    "no-tlsv1",
-    "no-tlsv1_1",
-    `min-port=${relayBase}`,
-    `max-port=${relayBase + 100}`,
-    "fingerprint",
-    "no-cli",
-    "no-dtls",
-    "no-multicast-peers",
-    // Safety net: relay only to the test world's public addresses.
-    "denied-peer-ip=0.0.0.0-255.255.255.255",
-    "allowed-peer-ip=100.64.0.0-100.64.255.255",
-    `userdb=${join(dir, "turndb")}`,
-    `pidfile=${join(dir, "turnserver.pid")}`,
-    "log-file=stdout",
-    "simple-log",
-    "",
-  ].join("\n");
-}
-
-const startEast = () => runCoturn(coturnConfig(EAST, 49160, mkdtempSync(join(tmpdir(), "sce-e2e-east-"))), undefined, internet);
-const startWest = () => runCoturn(coturnConfig(WEST, 49300, mkdtempSync(join(tmpdir(), "sce-e2e-west-"))), undefined, internet);
+const tls = () => ({ cert: join(certDir, "cert.pem"), key: join(certDir, "key.pem") });
+const startEast = () => startTestCoturn(internet, { ip: EAST, secret: TURN_SECRET, relayPorts: [49160, 49260], tls: tls() });
+const startWest = () => startTestCoturn(internet, { ip: WEST, secret: TURN_SECRET, relayPorts: [49300, 49400], tls: tls() });
 
 const pool = (region: string, ip: string, latitude: number) => ({
   region,

@@ -4,17 +4,9 @@
  * which URLs an ICE list keeps, and the window of hosts each cron run probes. No I/O.
  */
 import { describe, expect, it } from "vitest";
-import type { TurnPool } from "../../src/turn/config";
+import { coturnPool as pool } from "../support/pools";
 import { hostOf, nextHealth, probeTargets, probeWindow, usablePools, type HostHealth, type ProbeOutcome } from "../../src/turn/health";
 
-const pool = (region: string, urls: string[], stunUrls?: string[]): TurnPool => ({
-  provider: "coturn",
-  region,
-  location: { latitude: 0, longitude: 0 },
-  continents: [],
-  urls,
-  ...(stunUrls ? { stunUrls } : {}),
-});
 
 const EU = pool("eu", ["turn:eu1.example:3478?transport=udp", "turn:eu1.example:3478?transport=tcp", "turns:eu1.example:443?transport=tcp", "turn:eu2.example:3478"]);
 const US = pool("us", ["turns:us1.example:443?transport=tcp"]);
