@@ -13,6 +13,7 @@ import {
   text,
   textOf,
   UDP_TRANSPORT,
+  xorAddressOf,
   type StunAttribute,
   type StunMessage,
 } from "./stun";
@@ -82,6 +83,7 @@ async function converse(transport: StunTransport, credential: { username: string
   if (binding.type !== MessageType.BindingSuccess) throw new ProbeFailure("bad_response", `binding request answered with type 0x${binding.type.toString(16)}`);
   // Workers' clock moves on I/O only; this is the round trip of the binding request.
   const latencyMs = Date.now() - started;
+  const seenAs = xorAddressOf(binding) ?? "an address it did not say";
 
   const udpRelay = { type: Attribute.RequestedTransport, value: UDP_TRANSPORT };
   let challenge = await ask(MessageType.AllocateRequest, [udpRelay]);
@@ -108,7 +110,7 @@ async function converse(transport: StunTransport, credential: { username: string
       // and never what makes a healthy host time out.
       const release = ask(MessageType.RefreshRequest, [{ type: Attribute.Lifetime, value: new Uint8Array(4) }, ...identity], key).catch(() => undefined);
       await Promise.race([release, new Promise((done) => setTimeout(done, RELEASE_WAIT_MS))]);
-      return { reason: "ok", detail: "binding answered; allocation granted with a fresh credential, then released", latencyMs };
+      return { reason: "ok", detail: `binding answered (the Worker seen as ${seenAs}); allocation granted with a fresh credential, then released`, latencyMs };
     }
     const error = errorCodeOf(answer);
     if (error?.code === 438) {

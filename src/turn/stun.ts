@@ -18,16 +18,13 @@ export const MessageType = {
   AllocateError: 0x0113,
   RefreshRequest: 0x0004,
   RefreshSuccess: 0x0104,
-  RefreshError: 0x0114,
 } as const;
 
 export const Attribute = {
-  MappedAddress: 0x0001,
   Username: 0x0006,
   MessageIntegrity: 0x0008,
   ErrorCode: 0x0009,
   Lifetime: 0x000d,
-  XorRelayedAddress: 0x0016,
   Realm: 0x0014,
   Nonce: 0x0015,
   RequestedTransport: 0x0019,
@@ -199,9 +196,9 @@ export function errorCodeOf(message: StunMessage): { code: number; reason: strin
   return { code: (value[2]! & 0x07) * 100 + value[3]!, reason: decoder.decode(value.subarray(4)) };
 }
 
-/** An XOR-MAPPED-ADDRESS or XOR-RELAYED-ADDRESS as `ip:port` (IPv6 as `[ip]:port`). */
-export function xorAddressOf(message: StunMessage, type: number = Attribute.XorMappedAddress): string | undefined {
-  const value = attributeOf(message, type);
+/** The XOR-MAPPED-ADDRESS (what the host saw of us) as `ip:port`, IPv6 as `[ip]:port`. */
+export function xorAddressOf(message: StunMessage): string | undefined {
+  const value = attributeOf(message, Attribute.XorMappedAddress);
   if (!value || value.length < 8) return undefined;
   const view = new DataView(value.buffer, value.byteOffset, value.byteLength);
   const port = view.getUint16(2) ^ (MAGIC_COOKIE >>> 16);

@@ -74,7 +74,7 @@ describe("the probe's conversation", () => {
   it("passes a host that allocates with our credential, and releases the allocation", async () => {
     const server = scriptedServer();
     const outcome = await turnConversation(server.transport, await credential());
-    expect(outcome).toMatchObject({ reason: "ok", latencyMs: expect.any(Number) });
+    expect(outcome).toMatchObject({ reason: "ok", detail: expect.stringContaining("seen as 192.0.2.1:32853"), latencyMs: expect.any(Number) });
     expect(server.seen).toEqual(["binding", "allocate (challenge)", "allocate (credential)", "refresh lifetime 0"]);
   });
 
