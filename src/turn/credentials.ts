@@ -1,7 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import type { TurnConfig, TurnPool } from "./config";
 import { usablePools } from "./health";
-import type { ManagedIce } from "./managed";
 import { choosePools, type CallerLocation } from "./regions";
 
 /** A TURN REST API credential as coturn verifies it with `use-auth-secret`. */
@@ -73,6 +72,13 @@ export const IceServerSchema = z
   })
   .openapi("IceServer");
 export type IceServer = z.output<typeof IceServerSchema>;
+
+/** The managed pool's servers for one user (managed.ts), as its API gave them, port 53 dropped. */
+export interface ManagedIce {
+  iceServers: IceServer[];
+  /** Unix seconds. */
+  expiresAt: number;
+}
 
 /** What one pool adds to an ICE list: its STUN URLs (gathered into one entry) and its TURN entries. */
 interface IceSource {

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { log } from "../platform/log";
 import type { ManagedTurnConfig } from "./config";
-import type { IceServer } from "./credentials";
+import type { ManagedIce } from "./credentials";
 
 /**
  * Cloudflare Realtime TURN as a pool: short-lived credentials from
@@ -28,12 +28,6 @@ const IceServerResponse = z.object({
   credential: z.string().optional(),
 });
 const GeneratedIceServers = z.object({ iceServers: z.array(IceServerResponse).min(1) });
-
-export interface ManagedIce {
-  iceServers: IceServer[];
-  /** Unix seconds. */
-  expiresAt: number;
-}
 
 interface Reusable extends ManagedIce {
   until: number;
