@@ -15,6 +15,7 @@ export default defineConfig({
         plugins: [
           cloudflareTest(({ inject }) => {
             const fake = JSON.parse(inject<string>("pushFake")) as Record<string, string>;
+            const turnApi = JSON.parse(inject<string>("turnApiFake")) as { url: string; apiToken: string };
             return {
               wrangler: { configPath: "./wrangler.toml" },
               // src/index.ts, with call rooms that also record their notices (see the file).
@@ -35,6 +36,9 @@ export default defineConfig({
                   APNS_TEAM_ID: fake.apnsTeamId!,
                   APNS_BUNDLE_ID: fake.bundleId!,
                   APNS_BASE_URL: fake.url!,
+                  // Tests that configure a managed TURN pool reach the fake of test/support/fake-cloudflare-turn.ts.
+                  TEST_TURN_API_URL: turnApi.url,
+                  TEST_TURN_API_TOKEN: turnApi.apiToken,
                 },
               },
             };

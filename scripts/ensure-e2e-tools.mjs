@@ -1,5 +1,6 @@
 // `npm run test:e2e` runs this first. The browser tests create network namespaces and NAT
-// routers (root, iproute2, iptables) and run Debian's chromium and coturn inside them.
+// routers (root, iproute2, iptables) and run Debian's chromium and coturn inside them; openssl
+// makes the TURN/TLS test certificate.
 import { existsSync } from "node:fs";
 import { installDebianPackages } from "./apt-install.mjs";
 
@@ -8,7 +9,7 @@ if (process.getuid?.() !== 0) {
   process.exit(1);
 }
 const onPath = (binary) => ["/usr/bin", "/usr/sbin", "/bin", "/sbin"].some((dir) => existsSync(`${dir}/${binary}`));
-const packages = { chromium: "chromium", coturn: "turnserver", iptables: "iptables", iproute2: "ip" };
+const packages = { chromium: "chromium", coturn: "turnserver", iptables: "iptables", iproute2: "ip", openssl: "openssl" };
 installDebianPackages(
   Object.entries(packages)
     .filter(([, binary]) => !onPath(binary))

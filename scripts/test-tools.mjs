@@ -6,6 +6,7 @@ import { existsSync } from "node:fs";
 
 export const TOOL_TESTS = {
   "test/node/coturn.test.ts": ["turnserver", "turnutils_uclient", "turnutils_peer"],
+  "test/node/turn-health.test.ts": ["turnserver"],
   "test/node/turn-infra.test.ts": ["terraform", "turnserver", "docker-compose"],
   "test/node/apns-relay.test.ts": ["haproxy", "openssl", "docker-compose"],
 };

@@ -1,6 +1,6 @@
 import { bodyLimit } from "hono/body-limit";
 import { methodNotAllowed } from "hono/method-not-allowed";
-import { requireAuth } from "./auth/middleware";
+import { requireAuth, requireScope } from "./auth/middleware";
 import { callRoutes } from "./calls/routes";
 import { deviceRoutes } from "./devices/routes";
 import { devRoutes } from "./meta/dev";
@@ -35,6 +35,8 @@ app.use("*", async (c, next) => {
   return next();
 });
 app.use("/v1/*", requireAuth);
+// Operations (GET /v1/admin/turn, POST /v1/admin/push/check, ...) need their own scope.
+app.use("/v1/admin/*", requireScope("admin"));
 // Request bodies are small JSON documents; anything larger is refused before it is parsed.
 app.use(
   "/v1/*",

@@ -3,6 +3,12 @@ import { userLines } from "./calls/line";
 import { CallRoom as Room } from "./calls/room";
 import { consumeDeadLetters, consumePushBatch } from "./push/consumers";
 import { QueueNotifier } from "./push/queue-notifier";
+import { probeTurnFleet } from "./turn/fleet";
+
+/** What the cron trigger (every minute, wrangler.toml) runs: each job on its own, none waiting for another. */
+const SCHEDULED_JOBS: ((env: Env, controller: ScheduledController) => Promise<void>)[] = [
+  (env, controller) => probeTurnFleet(env, controller.scheduledTime),
+];
 
 /**
  * The Worker: the HTTP API, the push queue's consumers, and the Durable Object classes. This is
@@ -15,6 +21,9 @@ export default {
     if (batch.queue.endsWith(DEAD_LETTER_SUFFIX)) consumeDeadLetters(batch);
     else await consumePushBatch(batch, env);
   },
+  scheduled(controller, env, ctx) {
+    for (const job of SCHEDULED_JOBS) ctx.waitUntil(job(env, controller));
+  },
 } satisfies ExportedHandler<Env>;
 
 /** One call's room (calls/room.ts), telling people who are not on its socket through the push queue and their lines. */
@@ -26,6 +35,7 @@ export class CallRoom extends Room {
 
 export { ApnsProviderToken } from "./push/apns-auth";
 export { UserLine } from "./calls/line";
+export { TurnFleet } from "./turn/fleet";
 
 /** Every environment names its dead-letter queue "<queue>-dlq" (wrangler.toml). */
 const DEAD_LETTER_SUFFIX = "-dlq";

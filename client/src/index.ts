@@ -1,9 +1,9 @@
-import { iceRefreshDelayMs, iceRestartDelayMs, isFromPeer, nextRinging, onRemoteDescription, reconnectDelayMs, shouldOffer } from "./negotiation.js";
+import { ICE_REFETCH_WAIT_MS, iceRefreshDelayMs, iceRestartDelayMs, isFromPeer, nextRinging, onRemoteDescription, reconnectDelayMs, shouldOffer, shouldRefetchIceServers } from "./negotiation.js";
 import type { CallState, CallUpdate, ClientFrame, IncomingCall, JsonValue, LineServerFrame, Participant, ServerFrame } from "./protocol.js";
 
 export type * from "./protocol.js";
 
-export { iceRefreshDelayMs, iceRestartDelayMs, isFromPeer, nextRinging, onRemoteDescription, reconnectDelayMs, shouldOffer } from "./negotiation.js";
+export { iceRefreshDelayMs, iceRestartDelayMs, isFromPeer, nextRinging, onRemoteDescription, reconnectDelayMs, shouldOffer, shouldRefetchIceServers } from "./negotiation.js";
 
 /**
  * SecureConnect Edge client: places and answers calls through the service's REST API and
@@ -190,6 +190,9 @@ export class Call extends Emitter<CallEvents> {
   private timers = new Set<ReturnType<typeof setTimeout>>();
   // Frames produced while the socket is (re)connecting, sent in order once it is open.
   private outbox: ClientFrame[] = [];
+  // The fresh ICE list a broken connection asked for, which its ICE restart waits for.
+  private iceRefetch?: Promise<void>;
+  private iceRefetchAt?: number;
 
   constructor(
     private readonly client: SecureConnect,
@@ -273,9 +276,13 @@ export class Call extends Emitter<CallEvents> {
     this.pc.ontrack = ({ track, streams }) => this.emit("track", streams[0] ?? new MediaStream([track]), track);
     this.pc.onconnectionstatechange = () => {
       this.emit("connection", this.pc.connectionState);
-      // A path that broke (network change, NAT rebinding): look for a new one.
+      // A path that broke (network change, NAT rebinding, a dead TURN host): fetch a fresh ICE
+      // list now, and look for a new path with it.
       const state = this.pc.connectionState;
-      if (state === "failed" || state === "disconnected") this.later(iceRestartDelayMs(this.polite, state), () => this.restartIfStillBroken());
+      if (state === "failed" || state === "disconnected") {
+        this.refetchIceServers();
+        this.later(iceRestartDelayMs(this.polite, state), () => void this.restartIfStillBroken());
+      }
     };
     for (const track of this.stream?.getTracks() ?? []) this.pc.addTrack(track, this.stream!);
     // Without local media there is still a connection to make (receive-only, or data only).
@@ -283,10 +290,22 @@ export class Call extends Emitter<CallEvents> {
     void this.connect();
   }
 
-  private restartIfStillBroken(): void {
+  private async restartIfStillBroken(): Promise<void> {
+    await Promise.race([this.iceRefetch, new Promise((done) => setTimeout(done, ICE_REFETCH_WAIT_MS))]);
     // It may have recovered, or the other side's restart may be under way.
     const state = this.pc.connectionState;
-    if ((state === "failed" || state === "disconnected") && this.pc.signalingState === "stable") this.pc.restartIce();
+    if (!this.closed && (state === "failed" || state === "disconnected") && this.pc.signalingState === "stable") this.pc.restartIce();
+  }
+
+  private refetchIceServers(): void {
+    if (!shouldRefetchIceServers(this.iceRefetchAt, Date.now())) return;
+    this.iceRefetchAt = Date.now();
+    this.iceRefetch = this.client.iceServers().then(
+      (ice) => {
+        if (!this.closed) this.pc.setConfiguration({ ...this.pc.getConfiguration(), iceServers: ice.iceServers });
+      },
+      (error: unknown) => this.emit("error", { code: "api", message: `could not fetch fresh ICE servers: ${String(error)}` }),
+    );
   }
 
   private later(ms: number, run: () => void): void {

@@ -61,6 +61,24 @@ export function iceRestartDelayMs(polite: boolean, state: "failed" | "disconnect
 }
 
 /**
+ * A connection that broke fetches a fresh ICE list at once (its TURN host may be the thing that
+ * died, and the service has left dead hosts out of new lists), so the restart gathers with it.
+ * Fetches caused by trouble are at least this far apart: a flapping link must not hammer the API.
+ */
+export const ICE_REFETCH_INTERVAL_MS = 10_000;
+
+/** How long an ICE restart waits for that fetch before going ahead with the servers it has. */
+export const ICE_REFETCH_WAIT_MS = 3_000;
+
+/**
+ * Whether a broken connection should fetch a fresh ICE list now: yes unless the last such fetch
+ * started less than {@link ICE_REFETCH_INTERVAL_MS} ago.
+ */
+export function shouldRefetchIceServers(lastFetchAt: number | undefined, now: number): boolean {
+  return lastFetchAt === undefined || now - lastFetchAt >= ICE_REFETCH_INTERVAL_MS;
+}
+
+/**
  * Reconnect delay for the signaling socket: exponential from 250 ms, capped at 10 s, with full
  * jitter so a thousand clients do not reconnect in step.
  */

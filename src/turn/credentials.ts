@@ -1,5 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import type { TurnConfig, TurnPool } from "./config";
+import { usablePools } from "./health";
 import { choosePools, type CallerLocation } from "./regions";
 
 /** A TURN REST API credential as coturn verifies it with `use-auth-secret`. */
@@ -80,15 +81,51 @@ export const IceServerSchema = z
   .openapi("IceServer");
 export type IceServer = z.output<typeof IceServerSchema>;
 
+/** The managed pool's servers for one user (managed.ts), as its API gave them, port 53 dropped. */
+export interface ManagedIce {
+  iceServers: IceServer[];
+  /** Unix seconds. */
+  expiresAt: number;
+}
+
+/** What one pool adds to an ICE list: its STUN URLs (gathered into one entry) and its TURN entries. */
+interface IceSource {
+  region: string;
+  stun: string[];
+  turn: IceServer[];
+}
+
+/** The `iceServers` of sources in order: one STUN entry for every STUN URL, then each source's TURN entries. */
+function iceServersOf(sources: readonly IceSource[], extraStunUrls: readonly string[]): IceServer[] {
+  const stun = unique([...sources.flatMap((source) => source.stun), ...extraStunUrls]);
+  const turn = sources.flatMap((source) => source.turn);
+  return stun.length > 0 ? [{ urls: stun }, ...turn] : turn;
+}
+
+const ownSource = (pool: TurnPool, credential: TurnCredential): IceSource => ({
+  region: pool.region,
+  stun: stunUrlsOf(pool),
+  turn: [{ urls: pool.urls, username: credential.username, credential: credential.credential }],
+});
+
+function managedSource(region: string, managed: ManagedIce): IceSource {
+  return {
+    region,
+    stun: managed.iceServers.filter((server) => !server.username).flatMap((server) => server.urls),
+    turn: managed.iceServers.filter((server) => server.username),
+  };
+}
+
 /**
  * The `iceServers` of an `RTCConfiguration`: STUN first (one entry for all STUN URLs), then one
  * TURN entry per pool in the order given (nearest first), all with the same credential since
  * every region shares the secret.
  */
 export function buildIceServers(pools: readonly TurnPool[], extraStunUrls: readonly string[], credential: TurnCredential): IceServer[] {
-  const stun = unique([...pools.flatMap(stunUrlsOf), ...extraStunUrls]);
-  const turn = pools.map((pool) => ({ urls: pool.urls, username: credential.username, credential: credential.credential }));
-  return stun.length > 0 ? [{ urls: stun }, ...turn] : turn;
+  return iceServersOf(
+    pools.map((pool) => ownSource(pool, credential)),
+    extraStunUrls,
+  );
 }
 
 /** A pool's STUN URLs: its own list, else `stun:host:port` for each plain `turn:` URL. */
@@ -99,40 +136,66 @@ export function stunUrlsOf(pool: TurnPool): string[] {
 
 const unique = (items: string[]) => [...new Set(items)];
 
+/** Cloudflare's STUN needs no credential: what a managed-only list falls back to when its API is down. */
+const MANAGED_STUN = "stun:stun.cloudflare.com:3478";
+
 /** An `RTCConfiguration` for one caller, plus when its credential expires and the region chosen. */
 export interface IceConfiguration {
   iceServers: IceServer[];
   ttl: number;
   expiresAt: string;
   region: string;
-  credential: TurnCredential;
-  /** The TURN URIs of the chosen pools, in order (for draft-uberti-behave-turn-rest clients). */
-  uris: string[];
+  /**
+   * The list's first TURN credential and the TURN URIs it opens (for draft-uberti-behave-turn-rest
+   * clients): the own pools' shared credential, or the managed one when no own pool is listed.
+   */
+  rest?: { username: string; password: string; uris: string[] };
+}
+
+/** What the fleet says for this request: the hosts to leave out, and the managed pool's servers (when it gave some). */
+export interface FleetView {
+  down: ReadonlySet<string>;
+  managed?: ManagedIce;
 }
 
 /**
- * Everything a client needs to start ICE: the nearest pools (primary, then one fallback), a
- * credential valid for `ttl` seconds (clamped), and the STUN servers. Calls reuse it so that
- * `POST /v1/calls` is a single round trip.
+ * Everything a client needs to start ICE, never an empty list:
+ * - own pools without their `down` hosts, the nearest first, then one fallback region: the
+ *   managed pool when it answered, else the next nearest own pool;
+ * - no own pool left: the managed pool alone, or else every own pool as configured (a list that
+ *   may work beats none);
+ * - managed only and its API down: STUN alone.
+ * A credential valid for `ttl` seconds (clamped); `expiresAt` is the earliest expiry in the list.
+ * Calls reuse it so that `POST /v1/calls` is a single round trip.
  *
  * @example
- * const ice = await iceConfiguration(turnConfig(env), { userId, caller: callerLocation(req.cf), now: Date.now() });
+ * const ice = await iceConfiguration(turnConfig(env), { userId, caller: callerLocation(req.cf), now: Date.now() }, { down: new Set() });
  * new RTCPeerConnection({ iceServers: ice.iceServers });
  */
 export async function iceConfiguration(
   turn: TurnConfig,
   request: { userId: string; caller: CallerLocation; ttl?: number; now: number },
+  fleet: FleetView,
 ): Promise<IceConfiguration> {
-  const pools = choosePools(turn.pools, request.caller);
   const ttl = clampTtl(request.ttl, turn);
-  const credential = await issueTurnCredential({ userId: request.userId, secret: turn.secrets[0]!, ttl, now: request.now });
-  const iceServers = buildIceServers(pools, turn.stunUrls, credential);
+  const healthy = choosePools(usablePools(turn.pools, fleet.down), request.caller);
+  const managed = fleet.managed && turn.managed ? managedSource(turn.managed.region, fleet.managed) : undefined;
+  const own = managed ? healthy.slice(0, 1) : healthy.length > 0 ? healthy : choosePools(turn.pools, request.caller);
+  const credential = own.length > 0 ? await issueTurnCredential({ userId: request.userId, secret: turn.secrets[0]!, ttl, now: request.now }) : undefined;
+  const ownSources = credential ? own.map((pool) => ownSource(pool, credential)) : [];
+  const sources = managed ? [...ownSources, managed] : ownSources;
+  const expiries = [credential?.expiresAt, managed ? fleet.managed!.expiresAt : undefined].filter((expiry) => expiry !== undefined);
+  const expiresAt = expiries.length > 0 ? Math.min(...expiries) : Math.floor(request.now / 1000) + ttl;
+  const first = sources[0]?.turn.find((server) => server.username && server.credential);
   return {
-    iceServers,
+    iceServers: sources.length > 0 ? iceServersOf(sources, turn.stunUrls) : [{ urls: unique([MANAGED_STUN, ...turn.stunUrls]) }],
     ttl,
-    expiresAt: new Date(credential.expiresAt * 1000).toISOString().replace(".000Z", "Z"),
-    region: pools[0]!.region,
-    credential,
-    uris: pools.flatMap((pool) => pool.urls),
+    expiresAt: new Date(expiresAt * 1000).toISOString().replace(".000Z", "Z"),
+    region: sources[0]?.region ?? turn.managed?.region ?? turn.pools[0]!.region,
+    ...(credential
+      ? { rest: { username: credential.username, password: credential.credential, uris: own.flatMap((pool) => pool.urls) } }
+      : first
+        ? { rest: { username: first.username!, password: first.credential!, uris: first.urls } }
+        : {}),
   };
 }

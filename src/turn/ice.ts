@@ -2,7 +2,9 @@ import { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { AppEnv } from "../platform/http";
 import { turnConfig } from "./config";
-import { iceConfiguration, IceServerSchema } from "./credentials";
+import { clampTtl, iceConfiguration, IceServerSchema } from "./credentials";
+import { downHosts } from "./fleet";
+import { managedIceServers } from "./managed";
 import { callerLocation } from "./regions";
 
 /**
@@ -13,20 +15,42 @@ export const IceServersSchema = z
   .object({
     iceServers: z.array(IceServerSchema),
     ttl: z.number().int().openapi({ example: 86400 }),
-    expiresAt: z.string().openapi({ example: "2026-11-25T11:20:00Z" }),
+    expiresAt: z.string().openapi({ example: "2026-11-25T11:20:00Z", description: "When the earliest credential in the list expires" }),
     region: z.string().openapi({ example: "eu" }),
   })
   .openapi("IceServers", {
     description: "A valid RTCConfiguration (pass it to new RTCPeerConnection) plus the credential's lifetime and region.",
   });
 
-/** The caller's ICE configuration: their user id, where the request comes from, the ttl asked. */
-export function iceFor(c: Context<AppEnv>, ttl?: number) {
-  return iceConfiguration(turnConfig(c.env), {
-    userId: c.var.principal.userId,
-    caller: callerLocation(c.req.raw.cf),
-    ...(ttl === undefined ? {} : { ttl }),
-    now: Date.now(),
-  });
+const NO_HOSTS: ReadonlySet<string> = new Set();
+
+/**
+ * The caller's ICE configuration: their user id, where the request comes from, the ttl asked,
+ * the fleet's health from this isolate's copy (fleet.ts), and the managed pool's servers when
+ * one is configured (fetched in parallel, cached per user).
+ */
+export async function iceFor(c: Context<AppEnv>, ttl?: number) {
+  const turn = turnConfig(c.env);
+  const now = Date.now();
+  const userId = c.var.principal.userId;
+  const [down, managed] = await Promise.all([
+    turn.pools.length > 0 ? downHosts(c.env, waitUntilOf(c)) : NO_HOSTS,
+    turn.managed ? managedIceServers(turn.managed, { userId, ttl: clampTtl(ttl, turn), now }) : undefined,
+  ]);
+  return iceConfiguration(
+    turn,
+    { userId, caller: callerLocation(c.req.raw.cf), ...(ttl === undefined ? {} : { ttl }), now },
+    { down, ...(managed ? { managed } : {}) },
+  );
 }
 
+/** The request's `waitUntil`; without an execution context (a test calling `app.fetch`), the promise just runs. */
+function waitUntilOf(c: Context<AppEnv>): (promise: Promise<unknown>) => void {
+  return (promise) => {
+    try {
+      c.executionCtx.waitUntil(promise);
+    } catch {
+      // No ExecutionContext: nothing to extend, the promise settles on its own.
+    }
+  };
+}

@@ -1,6 +1,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { ApiError } from "../platform/errors";
 import { bearerSecurity, errorContent, jsonContent, newRouter } from "../platform/http";
 import { limitPerUser } from "../platform/request-limits";
+import { turnFleetStatus, TurnFleetStatusSchema } from "./fleet";
 import { iceFor, IceServersSchema } from "./ice";
 
 const TtlQuerySchema = z
@@ -67,14 +69,36 @@ export const turnRoutes = newRouter()
       responses: {
         200: jsonContent(TurnRestSchema, "TURN REST API credentials"),
         ...errors,
+        503: errorContent("Only the managed pool is configured and its API is unavailable"),
       },
     }),
     async (c) => {
       const ice = await iceFor(c, c.req.valid("query").ttl);
-      const { username, credential: password } = ice.credential;
-      return c.json({ username, password, ttl: ice.ttl, uris: ice.uris }, 200, noStore);
+      if (!ice.rest) throw new ApiError("internal", "no TURN pool can issue a credential now (the managed TURN API is unavailable)", { status: 503 });
+      return c.json({ ...ice.rest, ttl: ice.ttl }, 200, noStore);
     },
   );
 
 // Credentials are per user and short-lived: no cache may keep or share them.
 const noStore = { "cache-control": "no-store" };
+
+/**
+ * `GET /v1/admin/turn` (scope `admin`, checked for all of /v1/admin in api.ts: this layer does
+ * not import auth): each pool's hosts with their health and last probes. Not in the contract; an
+ * addition for operators (docs/turn-fleet.md).
+ */
+turnRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/admin/turn",
+    tags: ["Admin"],
+    summary: "The TURN fleet: each host's health, as the minute's probes found it (scope admin)",
+    security: bearerSecurity,
+    responses: {
+      200: jsonContent(TurnFleetStatusSchema, "Every pool and host, with its status and last 30 probes"),
+      401: errorContent("Missing or invalid bearer token"),
+      403: errorContent("Token lacks scope admin"),
+    },
+  }),
+  async (c) => c.json(await turnFleetStatus(c.env), 200, noStore),
+);

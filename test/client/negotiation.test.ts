@@ -1,11 +1,11 @@
 /**
  * The client SDK's pure logic: perfect negotiation's collision rule, who offers first, who
- * restarts ICE, socket reconnect back-off, ICE credential refresh timing, and the line's list of
- * ringing calls. The SDK against real browsers: test/e2e.
+ * restarts ICE, when a broken connection fetches a fresh ICE list, socket reconnect back-off, ICE
+ * credential refresh timing, and the line's list of ringing calls. The SDK against real browsers: test/e2e.
  */
 import { describe, expect, it } from "vitest";
 import type { IncomingCall } from "../../src/calls/line-protocol";
-import { CALLEE_RESTART_GRACE_MS, DISCONNECTED_GRACE_MS, iceRefreshDelayMs, iceRestartDelayMs, isFromPeer, nextRinging, onRemoteDescription, reconnectDelayMs, shouldOffer } from "../../client/src/negotiation";
+import { CALLEE_RESTART_GRACE_MS, DISCONNECTED_GRACE_MS, ICE_REFETCH_INTERVAL_MS, iceRefreshDelayMs, iceRestartDelayMs, isFromPeer, nextRinging, onRemoteDescription, reconnectDelayMs, shouldOffer, shouldRefetchIceServers } from "../../client/src/negotiation";
 
 describe("onRemoteDescription (perfect negotiation)", () => {
   const stable = { makingOffer: false, isSettingRemoteAnswerPending: false, signalingState: "stable" as const };
@@ -41,6 +41,20 @@ describe("iceRestartDelayMs", () => {
   it("lets a disconnected connection recover on its own for a grace period first", () => {
     expect(iceRestartDelayMs(false, "disconnected")).toBe(DISCONNECTED_GRACE_MS);
     expect(iceRestartDelayMs(true, "disconnected")).toBe(DISCONNECTED_GRACE_MS + CALLEE_RESTART_GRACE_MS);
+  });
+});
+
+describe("shouldRefetchIceServers (a broken connection asks for a fresh ICE list)", () => {
+  it("fetches at the first sign of trouble, then at most once per interval", () => {
+    const t0 = 1_000_000;
+    expect(shouldRefetchIceServers(undefined, t0)).toBe(true);
+    expect(shouldRefetchIceServers(t0, t0 + 1)).toBe(false);
+    expect(shouldRefetchIceServers(t0, t0 + ICE_REFETCH_INTERVAL_MS - 1)).toBe(false);
+    expect(shouldRefetchIceServers(t0, t0 + ICE_REFETCH_INTERVAL_MS)).toBe(true);
+  });
+
+  it("fetches once for a disconnect and the caller's restart that follows it", () => {
+    expect(ICE_REFETCH_INTERVAL_MS).toBeGreaterThan(iceRestartDelayMs(false, "disconnected"));
   });
 });
 

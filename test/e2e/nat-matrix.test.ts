@@ -14,13 +14,12 @@
  * Every wait is bounded; every process and namespace is removed at the end, also on failure.
  * Needs root (namespaces, iptables), Debian's chromium and coturn: `npm run test:e2e`.
  */
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runCoturn, startWrangler, type Running } from "../node/support/processes";
+import { startWrangler, type Running } from "../node/support/processes";
 import { hs256Token } from "../node/support/tokens";
 import { launchIn, type Browser } from "./support/browser";
+import { startTestCoturn } from "./support/coturn";
+import { bothConnected, call as placeCall, decodesBeyond, describePair, dumpEvents, framesDecoded, statsOf, type CallOutcome, type Demo } from "./support/calls";
 import { buildTopology, createNamespace, deleteAll, inNamespace, type Topology } from "./support/network";
 
 const SERVICE_IP = "100.64.0.1";
@@ -35,98 +34,10 @@ let worker: Running;
 let coturn: Running;
 const results: { scenario: string; outcome: string; pair: string; setupMs: number | string }[] = [];
 
-function coturnConfig(secret: string, dir: string): string {
-  return [
-    "use-auth-secret",
-    `static-auth-secret=${secret}`,
-    "realm=turn.test",
-    `listening-ip=${SERVICE_IP}`,
-    `relay-ip=${SERVICE_IP}`,
-    "listening-port=3478",
-    "min-port=49160",
-    "max-port=49260",
-    "fingerprint",
-    "no-cli",
-    "no-tls",
-    "no-dtls",
-    "no-multicast-peers",
-    // Safety net: relay only to the test world's public addresses.
-    "denied-peer-ip=0.0.0.0-255.255.255.255",
-    "allowed-peer-ip=100.64.0.0-100.64.255.255",
-    `userdb=${join(dir, "turndb")}`,
-    `pidfile=${join(dir, "turnserver.pid")}`,
-    "log-file=stdout",
-    "simple-log",
-  ].join("\n");
-}
-
 const token = (sub: string) => hs256Token(JWT_SECRET, sub);
-
-type Demo = {
-  signIn(userId: string, token: string): Promise<void>;
-  startCall(callee: string): Promise<string>;
-  join(callId: string): Promise<void>;
-  call?: {
-    accept(): void;
-    pc: { connectionState: string; localDescription: { sdp: string } | null; getConfiguration(): { iceServers?: { username?: string }[] } };
-  };
-  errors: { code: string; message: string }[];
-  events: string[];
-  stats(): Promise<{ connection: string; framesDecoded: number; pair?: { local: { type: string; protocol: string; relayProtocol?: string }; remote: { type: string } } }>;
-};
 declare const demo: Demo;
 
-interface CallOutcome {
-  setupMs: number;
-  a: Awaited<ReturnType<Demo["stats"]>>;
-  b: Awaited<ReturnType<Demo["stats"]>>;
-}
-
-/** Alice calls Bob across the topology; resolves once both are connected and decoding video. */
-async function call(a: Browser, b: Browser, scenario: string): Promise<CallOutcome> {
-  const [alice, bob] = [`alice-${scenario}`, `bob-${scenario}`];
-  await Promise.all([a.page.goto(`${ORIGIN}/demo/`, { timeout: 15_000 }), b.page.goto(`${ORIGIN}/demo/`, { timeout: 15_000 })]);
-  await a.page.evaluate(([user, jwt]) => demo.signIn(user!, jwt!), [alice, await token(alice)]);
-  await b.page.evaluate(([user, jwt]) => demo.signIn(user!, jwt!), [bob, await token(bob)]);
-  const started = Date.now();
-  const callId = await a.page.evaluate((callee) => demo.startCall(callee), bob);
-  await b.page.evaluate((id) => demo.join(id), callId);
-  await b.page.evaluate(() => demo.call!.accept());
-  await bothConnected(a, b, 20_000, 250);
-  const setupMs = Date.now() - started;
-  const decoding = async () => (await demo.stats()).framesDecoded > 0;
-  await Promise.all([a.page.waitForFunction(decoding, null, { timeout: 15_000, polling: 250 }), b.page.waitForFunction(decoding, null, { timeout: 15_000, polling: 250 })]);
-  return { setupMs, ...(await statsOf(a, b)) };
-}
-
-/** Waits, at most `timeout` ms, until both peer connections are `connected` (checked every `polling` ms). */
-async function bothConnected(a: Browser, b: Browser, timeout: number, polling = 100) {
-  const connected = () => demo.call?.pc.connectionState === "connected";
-  await Promise.all([a, b].map((side) => side.page.waitForFunction(connected, null, { timeout, polling })));
-}
-
-const statsOf = async (a: Browser, b: Browser) => ({ a: await a.page.evaluate(() => demo.stats()), b: await b.page.evaluate(() => demo.stats()) });
-
-/** Video frames `side` has decoded so far. */
-const framesDecoded = async (side: Browser) => (await side.page.evaluate(() => demo.stats())).framesDecoded;
-
-/** Waits (bounded) until `side` has decoded more than 10 frames beyond `since`: media flows. */
-async function decodesBeyond(side: Browser, since: number) {
-  await side.page.waitForFunction((n) => demo.stats().then((stats) => stats.framesDecoded > n + 10), since, { timeout: 15_000, polling: 250 });
-}
-
-const describePair = (outcome: Pick<CallOutcome, "a" | "b">) => {
-  const side = (s: CallOutcome["a"]) => `${s.pair?.local.type}/${s.pair?.local.relayProtocol ?? s.pair?.local.protocol} → ${s.pair?.remote.type}`;
-  return `A ${side(outcome.a)}; B ${side(outcome.b)}`;
-};
-
-/** What each page saw, to tell a negotiation problem from a network one. */
-async function dumpEvents(name: string, browsers: Browser[]) {
-  for (const [side, browser] of browsers.entries()) {
-    const events = await browser.page.evaluate(() => (globalThis as unknown as { demo?: { events: string[] } }).demo?.events ?? []).catch(() => []);
-    console.error(`${name}, browser ${side === 0 ? "A" : "B"}:\n  ${events.join("\n  ")}`);
-  }
-}
+const service = { origin: ORIGIN, token };
 
 type Row = Omit<(typeof results)[number], "scenario">;
 
@@ -154,7 +65,7 @@ async function inWorld(name: string, options: Parameters<typeof buildTopology>[1
 /** A call across the scenario's topology that must connect, then `check` on the pairs. */
 async function scenario(name: string, options: Parameters<typeof buildTopology>[1], check: (outcome: CallOutcome) => void) {
   await inWorld(name, options, async (a, b) => {
-    const outcome = await call(a, b, name.slice(0, 1));
+    const outcome = await placeCall(service, a, b, name.slice(0, 1));
     try {
       check(outcome);
     } catch (error) {
@@ -169,7 +80,7 @@ beforeAll(async () => {
   internet = createNamespace("internet");
   inNamespace(internet, "ip", "addr", "add", `${SERVICE_IP}/32`, "dev", "lo");
   [coturn, worker] = await Promise.all([
-    runCoturn(coturnConfig(TURN_SECRET, mkdtempSync(join(tmpdir(), "sce-e2e-coturn-"))).concat("\n"), undefined, internet),
+    startTestCoturn(internet, { ip: SERVICE_IP, secret: TURN_SECRET, relayPorts: [49160, 49260] }),
     startWrangler(
       {
         AUTH_JWT_SECRET: JWT_SECRET,
@@ -235,7 +146,7 @@ describe("calls in real browsers across simulated NATs", () => {
   // 6 and 7 come before 5, which swaps coturn for one with another secret.
   it("6. mid-call, the socket drops and the network breaks: the SDK reconnects and restarts ICE", async () => {
     await inWorld("6 socket drop, then network break", { scenario: 6, natsConnected: false }, async (a, b, topology) => {
-      await call(a, b, "6");
+      await placeCall(service, a, b, "6");
 
       // The caller's signaling socket drops (an abnormal close): the SDK connects again with
       // back-off, and the callee sees the caller leave and come back.
@@ -269,7 +180,7 @@ describe("calls in real browsers across simulated NATs", () => {
 
   it("7. a call outlives its TURN credential: the SDK refreshes it before it expires", async () => {
     await inWorld("7 credential refresh", { scenario: 7, natsConnected: false }, async (a, b) => {
-      await call(a, b, "7");
+      await placeCall(service, a, b, "7");
       const username = () => demo.call!.pc.getConfiguration().iceServers?.find((server) => server.username)?.username ?? "";
       const [first, started] = [await a.page.evaluate(username), Date.now()];
       // `<expiry>:<user>`: 60 s credentials, refreshed at 80 % of their life.
@@ -292,7 +203,7 @@ describe("calls in real browsers across simulated NATs", () => {
 
   it("5. a credential TURN refuses: fails fast with a clear turn_unauthorized error", async () => {
     await coturn.stop();
-    coturn = await runCoturn(coturnConfig(WRONG_SECRET, mkdtempSync(join(tmpdir(), "sce-e2e-coturn-"))).concat("\n"), undefined, internet);
+    coturn = await startTestCoturn(internet, { ip: SERVICE_IP, secret: WRONG_SECRET, relayPorts: [49160, 49260] });
     await inWorld("5 TURN refuses the credential", { scenario: 5, natsConnected: false }, async (a, b) => {
       await Promise.all([a.page.goto(`${ORIGIN}/demo/`), b.page.goto(`${ORIGIN}/demo/`)]);
       await a.page.evaluate(([user, jwt]) => demo.signIn(user!, jwt!), ["alice-5", await token("alice-5")]);

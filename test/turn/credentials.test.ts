@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { buildIceServers, clampTtl, issueTurnCredential, stunUrlsOf, turnPassword } from "../../src/turn/credentials";
-import type { TurnPool } from "../../src/turn/config";
+import { coturnPool as pool } from "../support/pools";
 
 describe("turnPassword", () => {
   it("matches the known vector", async () => {
@@ -52,13 +52,6 @@ describe("issueTurnCredential", () => {
 });
 
 describe("buildIceServers", () => {
-  const pool = (region: string, urls: string[], stunUrls?: string[]): TurnPool => ({
-    region,
-    location: { latitude: 0, longitude: 0 },
-    continents: [],
-    urls,
-    ...(stunUrls ? { stunUrls } : {}),
-  });
   const credential = { username: "60:alice", credential: "c2VjcmV0", expiresAt: 60, ttl: 60 };
 
   it("lists STUN once, then one TURN entry per pool in order, all with the credential", () => {

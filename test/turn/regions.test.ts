@@ -7,6 +7,7 @@ import type { TurnPool } from "../../src/turn/config";
 import { callerLocation, choosePools, greatCircleKm } from "../../src/turn/regions";
 
 const pool = (region: string, latitude: number, longitude: number, continents: string[] = []): TurnPool => ({
+  provider: "coturn",
   region,
   location: { latitude, longitude },
   continents: continents as TurnPool["continents"],

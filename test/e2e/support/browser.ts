@@ -15,7 +15,12 @@ export interface Browser {
   close: () => Promise<void>;
 }
 
-export async function launchIn(ns: string, origin: string, serviceIp: string): Promise<Browser> {
+/**
+ * `serviceIps` are the addresses the page may reach over TCP (the resolver rule would refuse them
+ * otherwise): the service, and any TURN server used over TCP or TLS. `extraArgs` are added to
+ * the launch flags (a test that trusts its own certificate).
+ */
+export async function launchIn(ns: string, origin: string, serviceIps: string | string[], extraArgs: string[] = []): Promise<Browser> {
   const dir = mkdtempSync(join(tmpdir(), "sce-chromium-"));
   const shim = join(dir, "chromium");
   writeFileSync(shim, `#!/bin/sh\nexec ip netns exec ${ns} /usr/bin/chromium "$@"\n`);
@@ -35,10 +40,11 @@ export async function launchIn(ns: string, origin: string, serviceIp: string): P
       "--use-fake-device-for-media-stream",
       "--use-fake-ui-for-media-stream",
       // IP literals on TCP go through the resolver too: let the service's address through.
-      `--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE ${serviceIp}`,
+      `--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, ${[serviceIps].flat().map((ip) => `EXCLUDE ${ip}`).join(", ")}`,
       "--disable-features=WebRtcHideLocalIpsWithMdns",
       // getUserMedia needs a secure context; the demo is served over plain HTTP in the test world.
       `--unsafely-treat-insecure-origin-as-secure=${origin}`,
+      ...extraArgs,
     ],
   });
   const page = context.pages()[0] ?? (await context.newPage());

@@ -72,16 +72,27 @@ export function sysctl(ns: string, key: string, value: string): void {
   inNamespace(ns, "sysctl", "-q", "-w", `${key}=${value}`);
 }
 
+/** A TCP destination a strict firewall lets through. */
+export interface TcpDestination {
+  ip: string;
+  port: number;
+}
+
 /**
  * A NAT router between its LAN and the "internet": masquerades LAN traffic on the WAN and
  * forwards only LAN→WAN and replies. `blockUdp` drops UDP from the LAN (a firewall that lets
- * only TCP out).
+ * only TCP out); `allowOnly` lets the LAN reach nothing but those TCP destinations (a network
+ * that opens only HTTPS).
  */
-export function natRouter(router: string, wan: string, lan: string, options: { blockUdp?: boolean } = {}): void {
+export function natRouter(router: string, wan: string, lan: string, options: { blockUdp?: boolean; allowOnly?: TcpDestination[] } = {}): void {
   sysctl(router, "net.ipv4.ip_forward", "1");
   const iptables = (...args: string[]) => inNamespace(router, "iptables", ...args);
   iptables("-P", "FORWARD", "DROP");
   if (options.blockUdp) iptables("-A", "FORWARD", "-i", lan, "-p", "udp", "-j", "DROP");
+  if (options.allowOnly) {
+    for (const { ip, port } of options.allowOnly) iptables("-A", "FORWARD", "-i", lan, "-o", wan, "-p", "tcp", "-d", ip, "--dport", String(port), "-j", "ACCEPT");
+    iptables("-A", "FORWARD", "-i", lan, "-j", "DROP");
+  }
   iptables("-A", "FORWARD", "-i", lan, "-o", wan, "-j", "ACCEPT");
   iptables("-A", "FORWARD", "-i", wan, "-o", lan, "-m", "conntrack", "--ctstate", "ESTABLISHED,RELATED", "-j", "ACCEPT");
   iptables("-t", "nat", "-A", "POSTROUTING", "-o", wan, "-j", "MASQUERADE");
@@ -95,6 +106,7 @@ export function natRouter(router: string, wan: string, lan: string, options: { b
  *   client-b 10.200.2.2 ─ router-b 10.200.2.1 | 100.64.2.2 ─┘   services on 100.64.0.1 (lo)
  *
  * `sameLan` puts client-b on router-a's LAN instead (10.200.1.3, a bridge in router-a).
+ * `blockUdpA` and `allowOnlyA` make router A's firewall stricter (see {@link natRouter}).
  * `natsConnected` lets the internet namespace forward between the two routers' WANs; without it
  * its FORWARD chain drops them. Each scenario's WANs get their own subnets (`scenario`), so no
  * connection-tracking state of an earlier scenario can match a later one.
@@ -106,7 +118,10 @@ export interface Topology {
   teardown: () => void;
 }
 
-export function buildTopology(internet: string, options: { scenario: number; sameLan?: boolean; natsConnected?: boolean; blockUdpA?: boolean }): Topology {
+export function buildTopology(
+  internet: string,
+  options: { scenario: number; sameLan?: boolean; natsConnected?: boolean; blockUdpA?: boolean; allowOnlyA?: TcpDestination[] },
+): Topology {
   const wanA = `100.64.${options.scenario * 2 + 1}`;
   const wanB = `100.64.${options.scenario * 2 + 2}`;
   const routerA = createNamespace("router-a");
@@ -140,7 +155,7 @@ export function buildTopology(internet: string, options: { scenario: number; sam
     link({ ns: clientB, dev: "eth0", address: "10.200.2.2/24" }, { ns: routerB, dev: "lan", address: "10.200.2.1/24" });
     inNamespace(clientA, "ip", "route", "add", "default", "via", "10.200.1.1");
     inNamespace(clientB, "ip", "route", "add", "default", "via", "10.200.2.1");
-    natRouter(routerA, "wan", "lan", { blockUdp: options.blockUdpA });
+    natRouter(routerA, "wan", "lan", { blockUdp: options.blockUdpA, ...(options.allowOnlyA ? { allowOnly: options.allowOnlyA } : {}) });
     natRouter(routerB, "wan", "lan");
   }
   // The internet routes between the two WANs only when the scenario says so.

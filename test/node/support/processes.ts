@@ -63,7 +63,7 @@ async function waitFor(what: string, ready: () => Promise<boolean>, process: { c
 /** `wrangler dev` on 127.0.0.1 with `vars` (written to a temporary env file, never to the repo). */
 export async function startWrangler(
   vars: Record<string, string>,
-  options: { config?: string; netns?: { name: string; ip: string; port: number } } = {},
+  options: { config?: string; netns?: { name: string; ip: string; port: number }; testScheduled?: boolean } = {},
 ): Promise<Running & { url: string; pid: () => number | undefined }> {
   const dir = mkdtempSync(join(tmpdir(), "sce-wrangler-"));
   const envFile = join(dir, ".env");
@@ -88,6 +88,8 @@ export async function startWrangler(
       `--persist-to=${join(dir, "state")}`,
       "--show-interactive-dev-session=false",
       "--log-level=log",
+      // GET /__scheduled runs the cron handler (the TURN health probes) on demand.
+      ...(options.testScheduled ? ["--test-scheduled"] : []),
     ],
     { env: { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: "false", NO_COLOR: "1", CI: "1" } },
   );
@@ -115,15 +117,17 @@ export async function startWrangler(
 }
 
 /**
- * Debian's coturn on 127.0.0.1:`port` with `use-auth-secret` and one `static-auth-secret` line
- * per secret, as turn-infra configures production (minus TLS), plus what loopback tests need.
+ * Debian's coturn on `ip`:`port` (127.0.0.1 unless told another loopback address) with
+ * `use-auth-secret` and one `static-auth-secret` line per secret, as turn-infra configures
+ * production (minus TLS), plus what loopback tests need.
  */
-export async function startCoturn(options: { secrets: string[]; port: number; realm?: string }): Promise<Running> {
+export async function startCoturn(options: { secrets: string[]; port: number; realm?: string; ip?: string }): Promise<Running> {
   const dir = mkdtempSync(join(tmpdir(), "sce-coturn-"));
   const relayBase = 40_000 + Math.floor(Math.random() * 200) * 100;
+  const ip = options.ip ?? "127.0.0.1";
   const config = [
-    "listening-ip=127.0.0.1",
-    "relay-ip=127.0.0.1",
+    `listening-ip=${ip}`,
+    `relay-ip=${ip}`,
     `listening-port=${options.port}`,
     `min-port=${relayBase}`,
     `max-port=${relayBase + 99}`,
