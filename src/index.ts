@@ -1,4 +1,5 @@
 import { app } from "./api";
+import { runAlerts } from "./ops/alerts";
 import { CallRoom as Room } from "./calls/room";
 import { consumeDeadLetters, consumePushBatch } from "./push/consumers";
 import { QueueNotifier } from "./push/queue-notifier";
@@ -10,10 +11,17 @@ import { QueueNotifier } from "./push/queue-notifier";
 export default {
   fetch: app.fetch,
   async queue(batch, env) {
-    if (batch.queue === PUSH_DEAD_LETTER_QUEUE) consumeDeadLetters(batch);
+    if (batch.queue === PUSH_DEAD_LETTER_QUEUE) consumeDeadLetters(batch, env);
     else await consumePushBatch(batch, env);
   },
+  // The cron of wrangler.toml (every minute): each job on its own, none waiting for another.
+  scheduled(controller, env, ctx) {
+    for (const job of SCHEDULED_JOBS) ctx.waitUntil(job(env, controller.scheduledTime));
+  },
 } satisfies ExportedHandler<Env>;
+
+/** What the cron runs; each job logs its own failures. */
+const SCHEDULED_JOBS: ((env: Env, at: number) => Promise<unknown>)[] = [runAlerts];
 
 /** One call's room (calls/room.ts), telling people who are not on its socket through the push queue. */
 export class CallRoom extends Room {
@@ -24,6 +32,8 @@ export class CallRoom extends Room {
 
 export { ApnsProviderToken } from "./push/apns-auth";
 export { UserLine } from "./calls/line";
+export { MetricsRollup } from "./metrics/rollup-store";
+export { AlertMonitor } from "./ops/alerts";
 
 /** The dead-letter queue's name, as in wrangler.toml. */
 const PUSH_DEAD_LETTER_QUEUE = "secureconnect-push-dlq";

@@ -20,6 +20,7 @@ import {
 import type { LineCall } from "./line";
 import type { CallNotice, Notifier } from "./call-notice";
 import { Outbox } from "./outbox";
+import { recordCallChange } from "./call-events";
 import { callsConfig, signalingConfig } from "./config";
 import { closeQuietly, USER_HEADER } from "./sockets";
 import { PENDING_MAX_BYTES, PENDING_MAX_CALL_BYTES, PENDING_MAX_FRAMES, PendingFrames } from "./pending";
@@ -292,6 +293,7 @@ export class CallRoom extends DurableObject<Env> {
     const notices = effects.flatMap((effect) => (effect.type === "notify" && effect.notice.recipients.length > 0 ? [effect.notice] : []));
     // The call and its notices are written in one turn: one transaction, never one without the other.
     this.ctx.storage.kv.put("call", call);
+    recordCallChange(this.env, this.call, call);
     if (notices.length > 0) this.outbox.add(notices, Date.now());
     // Every decision the participants could see goes to their lines (not a socket count change).
     const seen = effects.length > 0;

@@ -1,5 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
+import { record } from "../metrics/recorder";
 import type { AppEnv } from "../platform/http";
 import { turnConfig } from "./config";
 import { iceConfiguration, IceServerSchema } from "./credentials";
@@ -21,12 +22,14 @@ export const IceServersSchema = z
   });
 
 /** The caller's ICE configuration: their user id, where the request comes from, the ttl asked. */
-export function iceFor(c: Context<AppEnv>, ttl?: number) {
-  return iceConfiguration(turnConfig(c.env), {
+export async function iceFor(c: Context<AppEnv>, ttl?: number) {
+  const ice = await iceConfiguration(turnConfig(c.env), {
     userId: c.var.principal.userId,
     caller: callerLocation(c.req.raw.cf),
     ...(ttl === undefined ? {} : { ttl }),
     now: Date.now(),
   });
+  record(c.env, { type: "turn-credential", region: ice.region, userId: c.var.principal.userId });
+  return ice;
 }
 
