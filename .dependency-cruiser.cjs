@@ -7,7 +7,8 @@
 // metrics records events (Analytics Engine, the rollup counters) and knows no feature: the
 // features below the HTTP app record into it. auth, turn and devices are peers and do not import each other. The calls layer owns the
 // Notifier port; push implements it; only the entry (src/index.ts) wires the two together.
-// The browser SDK may take the signaling and line protocols' *types* from the server, nothing else.
+// The browser SDK may take the signaling and line protocols' and the call report's *types* from
+// the server, nothing else.
 const layer = (name, from, allowed, comment) => ({
   name: `${name}-imports-only-lower-layers`,
   severity: "error",
@@ -24,7 +25,7 @@ const DEVICES = "^src/devices/";
 const CALLS = "^src/calls/";
 const PUSH = "^src/push/";
 const HTTP_APP = "^src/(api\\.ts|meta/|ops/)";
-const SDK_PROTOCOLS = "^src/calls/(protocol|line-protocol)\\.ts$";
+const SDK_PROTOCOLS = "^src/(calls/(protocol|line-protocol)|metrics/events)\\.ts$";
 
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
@@ -40,7 +41,7 @@ module.exports = {
     {
       name: "sdk-takes-only-protocol-types",
       severity: "error",
-      comment: "the browser SDK imports the server's signaling and line protocols for their types, never code, never any other server module",
+      comment: "the browser SDK imports the server's signaling and line protocols and the call report for their types, never code, never any other server module",
       from: { path: "^client/src/" },
       to: { path: "^src/", pathNot: SDK_PROTOCOLS },
     },

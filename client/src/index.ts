@@ -1,10 +1,11 @@
 import type { CallUpdate, IncomingCall, LineServerFrame } from "../../src/calls/line-protocol";
 import type { CallState, ClientFrame, Participant, ServerFrame } from "../../src/calls/protocol";
+import { callReport, type CallReport, type ReportTrigger, type StatsEntry } from "./call-report";
 import { iceRefreshDelayMs, iceRestartDelayMs, isFromPeer, nextRinging, onRemoteDescription, reconnectDelayMs, shouldOffer } from "./negotiation";
 
 // The wire types are the server's own (src/calls/protocol.ts, src/calls/line-protocol.ts),
 // imported for their types only.
-export type { CallState, Participant, ServerFrame, ClientFrame, CallUpdate, IncomingCall, LineServerFrame };
+export type { CallState, Participant, ServerFrame, ClientFrame, CallUpdate, IncomingCall, LineServerFrame, CallReport };
 
 /** App data carried by `message` frames: any JSON value. */
 export type JsonValue = Extract<ClientFrame, { type: "message" }>["data"];
@@ -48,6 +49,8 @@ interface CallEvents {
   "participant-left": (participant: Participant, reason: string) => void;
   message: (data: JsonValue, from: Participant) => void;
   error: (error: CallErrorInfo) => void;
+  /** A call report the SDK sent to the service (first connected, failed, hang-up). */
+  report: (report: CallReport) => void;
 }
 
 /** The line's socket: `open` once its `welcome` has made {@link Line.ringing} current. */
@@ -83,6 +86,8 @@ class Emitter<Events extends { [K in keyof Events]: Listener }> {
 interface IceServers {
   iceServers: RTCIceServer[];
   expiresAt: string;
+  /** The region of the primary TURN pool, reported with the call's figures. */
+  region?: string;
 }
 
 /** Thrown for an API error, with the service's `{error: {code, message}}`. */
@@ -105,13 +110,13 @@ export class SecureConnect {
 
   /** Rings `callees` and connects as the caller (impolite peer). */
   async call(callees: string[], options: { media?: "audio" | "video"; stream?: MediaStream; metadata?: Record<string, string | number | boolean> } = {}): Promise<Call> {
-    const created = await this.request<{ callId: string; wsPath: string; iceServers: RTCIceServer[]; expiresAt: string }>("POST", "/v1/calls", {
+    const created = await this.request<{ callId: string; wsPath: string; iceServers: RTCIceServer[]; expiresAt: string; region: string }>("POST", "/v1/calls", {
       callees,
       media: options.media ?? "video",
       ...(options.metadata ? { metadata: options.metadata } : {}),
     });
     const call = new Call(this, created.callId, created.wsPath, "caller", options.stream);
-    call.start({ iceServers: created.iceServers, expiresAt: created.expiresAt });
+    call.start({ iceServers: created.iceServers, expiresAt: created.expiresAt, region: created.region });
     return call;
   }
 
@@ -146,10 +151,11 @@ export class SecureConnect {
     return this.request<IceServers>("GET", "/v1/calls/ice-servers");
   }
 
-  /** @internal */
-  async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+  /** @internal `keepalive`: the request outlives the page (a report sent at hang-up or unload). */
+  async request<T>(method: string, path: string, body?: unknown, options: { keepalive?: boolean } = {}): Promise<T> {
     const response = await fetch(`${this.baseUrl}${path}`, {
       method,
+      ...(options.keepalive ? { keepalive: true } : {}),
       headers: { authorization: `Bearer ${await this.options.token()}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
@@ -193,6 +199,12 @@ export class Call extends Emitter<CallEvents> {
   private timers = new Set<ReturnType<typeof setTimeout>>();
   // Frames produced while the socket is (re)connecting, sent in order once it is open.
   private outbox: ClientFrame[] = [];
+  // What the call reports (call-report.ts): each trigger once.
+  private readonly measured: { region?: string; activeAt?: number; connectedAt?: number; failed: boolean; iceRestarts: number; sent: Set<ReportTrigger> } = {
+    failed: false,
+    iceRestarts: 0,
+    sent: new Set(),
+  };
 
   constructor(
     private readonly client: SecureConnect,
@@ -244,6 +256,8 @@ export class Call extends Emitter<CallEvents> {
 
   /** Leaves: closes the peer connection (freeing TURN allocations) and the socket. */
   close(): void {
+    // The stats are asked for before the peer connection closes; the report goes out after.
+    if (this.measured.activeAt !== undefined && !this.closed) this.report("hangup");
     this.closed = true;
     for (const timer of this.timers) clearTimeout(timer);
     this.pc.close();
@@ -253,6 +267,7 @@ export class Call extends Emitter<CallEvents> {
   /** @internal */
   start(ice: IceServers): void {
     this.pc.setConfiguration({ ...this.client.rtcConfiguration, iceServers: ice.iceServers });
+    this.measured.region = ice.region;
     this.scheduleIceRefresh(ice.expiresAt);
     this.pc.onnegotiationneeded = async () => {
       if (!shouldOffer(this.polite, this.pc.remoteDescription !== null)) return;
@@ -279,6 +294,14 @@ export class Call extends Emitter<CallEvents> {
       // A path that broke (network change, NAT rebinding): look for a new one.
       const state = this.pc.connectionState;
       if (state === "failed" || state === "disconnected") this.later(iceRestartDelayMs(this.polite, state), () => this.restartIfStillBroken());
+      if (state === "connected") {
+        this.measured.connectedAt ??= Date.now();
+        this.report("connected");
+      }
+      if (state === "failed") {
+        if (this.measured.connectedAt === undefined) this.measured.failed = true;
+        this.report("failed");
+      }
     };
     for (const track of this.stream?.getTracks() ?? []) this.pc.addTrack(track, this.stream!);
     // Without local media there is still a connection to make (receive-only, or data only).
@@ -289,7 +312,28 @@ export class Call extends Emitter<CallEvents> {
   private restartIfStillBroken(): void {
     // It may have recovered, or the other side's restart may be under way.
     const state = this.pc.connectionState;
-    if ((state === "failed" || state === "disconnected") && this.pc.signalingState === "stable") this.pc.restartIce();
+    if ((state === "failed" || state === "disconnected") && this.pc.signalingState === "stable") {
+      this.measured.iceRestarts++;
+      this.pc.restartIce();
+    }
+  }
+
+  /** Sends this trigger's report once (fire-and-forget; a failure is an `error` event, never thrown). */
+  private report(trigger: ReportTrigger): void {
+    const { sent, ...context } = this.measured;
+    if (sent.has(trigger)) return;
+    sent.add(trigger);
+    const stats = this.pc.getStats();
+    void (async () => {
+      try {
+        const entries = [...(await stats).values()] as StatsEntry[];
+        const report = callReport(entries, { trigger, connected: context.connectedAt !== undefined, ...context });
+        await this.client.request("POST", `/v1/calls/${encodeURIComponent(this.callId)}/report`, report, { keepalive: true });
+        this.emit("report", report);
+      } catch (error) {
+        this.emit("error", { code: "api", message: `could not send the call report: ${String(error)}` });
+      }
+    })();
   }
 
   private later(ms: number, run: () => void): void {
@@ -414,6 +458,7 @@ export class Call extends Emitter<CallEvents> {
   private setState(state: CallState, reason?: string): void {
     if (state === this.state && state !== "ringing") return;
     this.state = state;
+    if (state === "active") this.measured.activeAt ??= Date.now();
     this.emit("state", state, reason);
     if (state === "ended") this.close();
   }

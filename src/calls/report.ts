@@ -14,8 +14,10 @@ const MAX_REPORT_BYTES = 4096;
 /**
  * `POST /v1/calls/{callId}/report`: what a participant's client measured of the call (outcome,
  * time to connected, the selected candidate pair, RTT, loss, ICE restarts), recorded as an event
- * for the operator (docs/observability.md). Participants only; a region the deployment does not
- * have is recorded as `other`, so a client cannot invent labels.
+ * for the operator (docs/observability.md). Participants only. The relay URL becomes the region of
+ * the pool that lists it (only the service knows every pool's region; the client's ICE list names
+ * the primary one), and a region the deployment does not have is recorded as `other`, so a client
+ * cannot invent labels.
  */
 export const reportRoutes = newRouter().openapi(
   createRoute({
@@ -50,16 +52,16 @@ export const reportRoutes = newRouter().openapi(
     const report = c.req.valid("json");
     const { userId } = c.var.principal;
     unwrap(await room(c, callId).view(userId));
-    const regions = new Set(turnConfig(c.env).pools.map((pool) => pool.region));
-    const known = (region: string | undefined) => (region === undefined || regions.has(region) ? region : "other");
-    const { region, relayRegion, ...measured } = report;
+    const { pools } = turnConfig(c.env);
+    const { region, relayUrl, ...measured } = report;
+    const relayRegion = relayUrl === undefined ? undefined : (pools.find((pool) => pool.urls.includes(relayUrl))?.region ?? "other");
     record(c.env, {
       type: "call-report",
       callId,
       userId,
       ...measured,
-      ...(region === undefined ? {} : { region: known(region) }),
-      ...(relayRegion === undefined ? {} : { relayRegion: known(relayRegion) }),
+      ...(region === undefined ? {} : { region: pools.some((pool) => pool.region === region) ? region : "other" }),
+      ...(relayRegion === undefined ? {} : { relayRegion }),
     });
     return c.body(null, 204);
   },

@@ -31,7 +31,15 @@ export const CallReportSchema = z
     protocol: z.enum(["udp", "tcp", "tls"]).optional().openapi({ description: "How the media travels from this client: the relay protocol over TURN, else the candidate's" }),
     relayProtocol: z.enum(["udp", "tcp", "tls"]).optional().openapi({ description: "The local relay candidate's protocol to the TURN server (relay only)" }),
     region: Region.optional().openapi({ description: "The region of the ICE list the client was given (its primary pool)", example: "eu" }),
-    relayRegion: Region.optional().openapi({ description: "The region of the TURN server the selected relay candidate came from", example: "eu" }),
+    relayUrl: z
+      .string()
+      .max(256)
+      .regex(/^turns?:[^\s]+$/, "a TURN URL from the ICE servers the client was given")
+      .optional()
+      .openapi({
+        description: "The TURN URL of the selected relay candidate (its `url` in getStats): the service records the region of the pool that has it, never the URL",
+        example: "turn:turn-eu1.example.com:3478?transport=udp",
+      }),
     roundTripTimeMs: z.number().min(0).max(60_000).optional().openapi({ description: "The selected pair's current round-trip time", example: 42 }),
     packetsLost: z.number().int().min(0).max(1_000_000_000).optional().openapi({ description: "Inbound RTP packets lost, all streams", example: 3 }),
     iceRestarts: z.number().int().min(0).max(1000).optional().openapi({ description: "ICE restarts this client made in the call", example: 0 }),
@@ -50,7 +58,8 @@ export type MetricEvent = (
   | { type: "call"; phase: "missed" }
   /** `durationMs` counts from the answer; 0 for a call never answered. */
   | { type: "call"; phase: "ended"; reason: string; durationMs: number; answered: boolean }
-  | ({ type: "call-report"; callId: string; userId: string } & CallReport)
+  /** A client's report as recorded: the relay URL replaced by its pool's region. */
+  | ({ type: "call-report"; callId: string; userId: string; relayRegion?: string } & Omit<CallReport, "relayUrl">)
   | { type: "push"; provider: string; kind: string; target: "device" | "topic"; result: PushResult; reason?: string; latencyMs: number }
   | { type: "turn-credential"; region: string; userId: string }
   | { type: "queue"; action: "retry" | "dead-letter"; job: string; kind?: string }

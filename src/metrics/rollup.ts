@@ -75,6 +75,7 @@ export function increments(event: MetricEvent, now: number): Increment[] {
         count(event.outcome === "connected" ? "ice_connected" : "ice_failed"),
         count("ice_verdicts", { ...verdict, region, path: mediaPath(event) }),
         count("ice_candidates", { ...verdict, local: label(event.localCandidateType), remote: label(event.remoteCandidateType) }),
+        ...(event.relayRegion === undefined ? [] : [count("ice_relayed", { relay: label(event.relayRegion), path: mediaPath(event) })]),
       ];
     }
     case "push": {

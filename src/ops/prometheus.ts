@@ -17,6 +17,7 @@ const HELP: Record<string, string> = {
   ice_failed: "Client verdicts at hang-up: failed or never connected",
   ice_verdicts: "Client verdicts at hang-up, by outcome, region and media path",
   ice_candidates: "Client verdicts at hang-up, by outcome and selected candidate types",
+  ice_relayed: "Client verdicts at hang-up whose selected candidate was a relay, by the TURN pool's region and path",
   push_outcomes: "Push attempts, by provider, kind and result",
   push_delivered: "Push attempts delivered",
   push_failed: "Push attempts failed for good",

@@ -33,6 +33,7 @@ const WindowSchema = z
       }),
       byRegion: z.record(z.string(), Tally.extend({ paths: z.record(z.string(), Count) })),
       byCandidateType: z.record(z.string(), Tally).openapi({ description: "Keyed local/remote, e.g. srflx/host" }),
+      relayed: z.record(z.string(), z.record(z.string(), Count)).openapi({ description: "Calls whose selected candidate was a relay, by the TURN pool's region, then path" }),
       timeToConnectedMs: z.object({ samples: Count, p50: z.number().nullable(), p95: z.number().nullable() }),
     }),
     push: z.object({
@@ -159,6 +160,7 @@ export function windowStats(minutes: number, rows: readonly CounterSum[]): Stats
         }),
       ),
       byCandidateType: Object.fromEntries(pairs.map((pair) => [pair, tally(candidates.filter((row) => `${row.labels.local}/${row.labels.remote}` === pair))])),
+      relayed: nested(of("ice_relayed"), "relay", "path"),
       timeToConnectedMs: { samples, p50: quantile(buckets, 0.5) ?? null, p95: quantile(buckets, 0.95) ?? null },
     },
     push: {
@@ -187,6 +189,17 @@ function series(until: number, { minutes, stepMinutes }: { minutes: number; step
       ) as Record<Charted, number>),
     })),
   };
+}
+
+/** Sums by one label, then another: `{ a: { b: n } }`. */
+function nested(rows: readonly { labels: Record<string, string>; value: number }[], outer: string, inner: string): Record<string, Record<string, number>> {
+  const sums: Record<string, Record<string, number>> = {};
+  for (const row of rows) {
+    const [a, b] = [row.labels[outer] ?? "unknown", row.labels[inner] ?? "unknown"];
+    const bucket = (sums[a] ??= {});
+    bucket[b] = (bucket[b] ?? 0) + row.value;
+  }
+  return sums;
 }
 
 const share = (part: number, whole: number) => (whole === 0 ? null : Math.round((part / whole) * 10_000) / 10_000);

@@ -51,11 +51,12 @@ describe("mediaPath", () => {
 
 describe("CallReportSchema", () => {
   it("takes what the SDK sends and refuses anything else", () => {
-    const report = { trigger: "hangup", outcome: "connected", timeToConnectedMs: 900, localCandidateType: "relay", remoteCandidateType: "srflx", protocol: "tcp", relayProtocol: "tcp", region: "eu", relayRegion: "eu", roundTripTimeMs: 41.5, packetsLost: 2, iceRestarts: 1 };
+    const report = { trigger: "hangup", outcome: "connected", timeToConnectedMs: 900, localCandidateType: "relay", remoteCandidateType: "srflx", protocol: "tcp", relayProtocol: "tcp", region: "eu", relayUrl: "turn:turn-eu.example.com:3478?transport=tcp", roundTripTimeMs: 41.5, packetsLost: 2, iceRestarts: 1 };
     expect(CallReportSchema.parse(report)).toEqual(report);
     expect(CallReportSchema.safeParse({ ...report, extra: 1 }).success).toBe(false);
     expect(CallReportSchema.safeParse({ ...report, region: "EU; DROP TABLE" }).success).toBe(false);
     expect(CallReportSchema.safeParse({ ...report, localCandidateType: "mdns" }).success).toBe(false);
+    expect(CallReportSchema.safeParse({ ...report, relayUrl: "https://evil.example/x" }).success).toBe(false);
     expect(CallReportSchema.safeParse({ ...report, timeToConnectedMs: -1 }).success).toBe(false);
     expect(CallReportSchema.safeParse({ trigger: "connected" }).success).toBe(false);
   });

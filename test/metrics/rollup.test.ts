@@ -29,6 +29,13 @@ describe("increments", () => {
       "time_to_connected_ms_sum{} 640",
     ]);
     expect(names({ ...report, trigger: "failed", outcome: "failed" })).toEqual(["call_reports{trigger=failed} 1"]);
+    expect(names({ ...report, trigger: "hangup", outcome: "connected", localCandidateType: "relay", relayProtocol: "tls", relayRegion: "eu" })).toEqual([
+      "call_reports{trigger=hangup} 1",
+      "ice_connected{} 1",
+      "ice_verdicts{outcome=connected,path=turn-tls,region=eu} 1",
+      "ice_candidates{local=relay,outcome=connected,remote=host} 1",
+      "ice_relayed{path=turn-tls,relay=eu} 1",
+    ]);
     expect(names({ ...report, trigger: "hangup", outcome: "connected", timeToConnectedMs: 640 })).toEqual([
       "call_reports{trigger=hangup} 1",
       "ice_connected{} 1",

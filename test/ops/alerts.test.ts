@@ -69,7 +69,8 @@ describe("decide", () => {
   });
 
   it("writes a Slack-compatible text", () => {
-    const [{ message }] = decide([firing], {}, t0, 15) as [{ message: AlertMessage }];
+    const [decision] = decide([firing], {}, t0, 15);
+    const message = decision!.message;
     expect(message.text).toBe("[FIRING] SecureConnect Edge: push messages dead-lettered is 3 over the last 15 min (alert when at least 1; 3 events)");
     expect(message.alert).toEqual({ condition: "dead_letters", status: "firing", value: 3, threshold: 1, samples: 3, windowMinutes: 15, at: "2026-12-03T12:00:00.000Z" });
   });
@@ -129,10 +130,11 @@ describe("the alert monitor", () => {
     const down = `${webhookBase()}/hooks/down-${crypto.randomUUID()}`;
     const up = `${webhookBase()}/hooks/${crypto.randomUUID()}`;
     await deadLetters(1, minute);
-    const failed = await runAlerts({ ...env, ALERT_WEBHOOK_URL: down }, minute * 60_000, monitor);
+    const [toDown, toUp] = [{ ...env, ALERT_WEBHOOK_URL: down }, { ...env, ALERT_WEBHOOK_URL: up }];
+    const failed = await runAlerts(toDown, minute * 60_000, monitor);
     expect(failed!.sent).toEqual([]);
     expect(failed!.undelivered.map((message) => message.alert.condition)).toEqual(["dead_letters"]);
-    const retried = await runAlerts({ ...env, ALERT_WEBHOOK_URL: up }, minute * 60_000 + 60_000, monitor);
+    const retried = await runAlerts(toUp, minute * 60_000 + 60_000, monitor);
     expect(retried!.sent.map((message) => message.alert.condition)).toEqual(["dead_letters"]);
     expect(await receivedAt(up)).toHaveLength(1);
   });

@@ -39,7 +39,7 @@ const hangup: CallReport = {
   protocol: "tcp",
   relayProtocol: "tcp",
   region: "eu",
-  relayRegion: "eu",
+  relayUrl: "turns:turn-eu.example.com:443?transport=tcp",
   roundTripTimeMs: 38,
   packetsLost: 0,
   iceRestarts: 0,
@@ -83,7 +83,7 @@ describe("GET /v1/admin/stats", () => {
     expect((await report(callId, bob, { ...hangup, trigger: "connected" })).status).toBe(204);
     expect((await report(callId, bob, hangup)).status).toBe(204);
     // A region this deployment does not have is counted as "other", never as what the client said.
-    expect((await report(callId, alice, { ...hangup, outcome: "failed", region: "mars-1", relayRegion: undefined, localCandidateType: "host", remoteCandidateType: "host" })).status).toBe(204);
+    expect((await report(callId, alice, { ...hangup, outcome: "failed", region: "mars-1", relayUrl: "turn:turn.elsewhere.example:3478", localCandidateType: "host", remoteCandidateType: "host" })).status).toBe(204);
     expect((await api(alice, "POST", `/v1/calls/${callId}/end`)).status).toBe(200);
     expect((await api(alice, "GET", "/v1/calls/ice-servers")).status).toBe(200);
     const phone = await android(user("carol"));
@@ -113,6 +113,8 @@ describe("GET /v1/admin/stats", () => {
     expect(ice.byCandidateType["relay/srflx"]!.connected).toBeGreaterThan(0);
     expect(ice.byCandidateType["host/host"]!.verdicts).toBeGreaterThan(ice.byCandidateType["host/host"]!.connected);
     expect(ice.byRegion["mars-1"]).toBeUndefined();
+    expect(ice.relayed.eu!["turn-tcp"]).toBeGreaterThan(0);
+    expect(ice.relayed.other).toBeDefined();
     expect(push.problems).toContainEqual(expect.objectContaining({ provider: "fcm", result: "dead-token-removed", reason: "UNREGISTERED" }));
     expect(after.last24h.calls.placed).toBeGreaterThanOrEqual(after.lastHour.calls.placed);
     expect(after.series.hour.points).toHaveLength(60);
@@ -174,6 +176,9 @@ describe("windowStats", () => {
       ["push_problems", "provider=apns,reason=network,result=retried", 4],
       ["queue_retries", "job=deliver", 4],
       ["queue_dead_letters", "kind=custom", 1],
+      ["ice_relayed", "path=turn-udp,relay=eu", 13],
+      ["ice_relayed", "path=turn-tcp,relay=eu", 3],
+      ["ice_relayed", "path=turn-tcp,relay=us-east", 4],
       ["turn_credentials", "region=eu", 30],
       ["turn_credentials", "region=us-east", 12],
     ] as const;
@@ -196,6 +201,7 @@ describe("windowStats", () => {
       "unknown/unknown": { verdicts: 4, connected: 0, successRate: 0 },
     });
     expect(window.ice.timeToConnectedMs).toEqual({ samples: 100, p50: 500, p95: 975 });
+    expect(window.ice.relayed).toEqual({ eu: { "turn-udp": 13, "turn-tcp": 3 }, "us-east": { "turn-tcp": 4 } });
     expect(window.push).toMatchObject({ sent: 104, delivered: 90, failed: 5, deadTokensRemoved: 5, retried: 4, deliveryRate: 0.8654 });
     expect(window.push.byProvider.fcm).toEqual({ sent: 100, delivered: 90, retried: 0, deadTokensRemoved: 5, failed: 5, deliveryRate: 0.9 });
     expect(window.push.problems[0]).toEqual({ provider: "fcm", result: "dead-token-removed", reason: "UNREGISTERED", count: 5 });
