@@ -36,10 +36,7 @@ export interface ReportContext {
  */
 export function callReport(stats: readonly StatsEntry[], context: ReportContext): CallReport {
   const byId = new Map(stats.map((entry) => [entry.id, entry]));
-  const transportPair = stats.find((entry) => entry.type === "transport" && typeof entry.selectedCandidatePairId === "string")?.selectedCandidatePairId;
-  const pair =
-    (typeof transportPair === "string" ? byId.get(transportPair) : undefined) ??
-    stats.find((entry) => entry.type === "candidate-pair" && entry.nominated === true && entry.state === "succeeded");
+  const pair = selectedPair(stats);
   const local = pair && typeof pair.localCandidateId === "string" ? byId.get(pair.localCandidateId) : undefined;
   const remote = pair && typeof pair.remoteCandidateId === "string" ? byId.get(pair.remoteCandidateId) : undefined;
   const localType = oneOf(local?.candidateType, CANDIDATE_TYPES);
@@ -67,6 +64,25 @@ export function callReport(stats: readonly StatsEntry[], context: ReportContext)
     ...(hasInbound ? { packetsLost: Math.min(1_000_000_000, lost) } : {}),
     iceRestarts: Math.min(1000, context.iceRestarts),
   };
+}
+
+/** The selected candidate pair: the transport's `selectedCandidatePairId`, else the nominated succeeded pair. */
+function selectedPair(stats: readonly StatsEntry[]): StatsEntry | undefined {
+  const byTransport = stats.find((entry) => entry.type === "transport" && typeof entry.selectedCandidatePairId === "string")?.selectedCandidatePairId;
+  return (
+    stats.find((entry) => entry.id === byTransport) ?? stats.find((entry) => entry.type === "candidate-pair" && entry.nominated === true && entry.state === "succeeded")
+  );
+}
+
+/**
+ * The stats to report from: the fresh ones, or, when they name no selected pair, the last ones
+ * that did with the fresh inbound streams. Chrome's stats asked for as the peer connection closes
+ * (the hang-up report) often lack the transport and the pairs.
+ */
+export function latestWithPair(fresh: readonly StatsEntry[], earlier: readonly StatsEntry[]): StatsEntry[] {
+  if (selectedPair(fresh) || !selectedPair(earlier)) return [...fresh];
+  const inbound = fresh.filter((entry) => entry.type === "inbound-rtp");
+  return inbound.length > 0 ? [...earlier.filter((entry) => entry.type !== "inbound-rtp"), ...inbound] : [...earlier];
 }
 
 function oneOf<T extends string>(value: unknown, allowed: ReadonlySet<T>): T | undefined {

@@ -1,6 +1,6 @@
 import type { CallUpdate, IncomingCall, LineServerFrame } from "../../src/calls/line-protocol";
 import type { CallState, ClientFrame, Participant, ServerFrame } from "../../src/calls/protocol";
-import { callReport, type CallReport, type ReportTrigger, type StatsEntry } from "./call-report";
+import { callReport, latestWithPair, type CallReport, type ReportTrigger, type StatsEntry } from "./call-report";
 import { iceRefreshDelayMs, iceRestartDelayMs, isFromPeer, nextRinging, onRemoteDescription, reconnectDelayMs, shouldOffer } from "./negotiation";
 
 // The wire types are the server's own (src/calls/protocol.ts, src/calls/line-protocol.ts),
@@ -200,10 +200,11 @@ export class Call extends Emitter<CallEvents> {
   // Frames produced while the socket is (re)connecting, sent in order once it is open.
   private outbox: ClientFrame[] = [];
   // What the call reports (call-report.ts): each trigger once.
-  private readonly measured: { region?: string; activeAt?: number; connectedAt?: number; failed: boolean; iceRestarts: number; sent: Set<ReportTrigger> } = {
+  private readonly measured: { region?: string; activeAt?: number; connectedAt?: number; failed: boolean; iceRestarts: number; sent: Set<ReportTrigger>; lastStats: StatsEntry[] } = {
     failed: false,
     iceRestarts: 0,
     sent: new Set(),
+    lastStats: [],
   };
 
   constructor(
@@ -296,6 +297,8 @@ export class Call extends Emitter<CallEvents> {
       if (state === "failed" || state === "disconnected") this.later(iceRestartDelayMs(this.polite, state), () => this.restartIfStillBroken());
       if (state === "connected") {
         this.measured.connectedAt ??= Date.now();
+        // Connected again (after a restart): the pair may be new; the hang-up report needs it.
+        if (this.measured.sent.has("connected")) void this.pc.getStats().then((stats) => (this.measured.lastStats = latestWithPair([...stats.values()] as StatsEntry[], this.measured.lastStats)));
         this.report("connected");
       }
       if (state === "failed") {
@@ -320,13 +323,14 @@ export class Call extends Emitter<CallEvents> {
 
   /** Sends this trigger's report once (fire-and-forget; a failure is an `error` event, never thrown). */
   private report(trigger: ReportTrigger): void {
-    const { sent, ...context } = this.measured;
+    const { sent, lastStats, ...context } = this.measured;
     if (sent.has(trigger)) return;
     sent.add(trigger);
     const stats = this.pc.getStats();
     void (async () => {
       try {
-        const entries = [...(await stats).values()] as StatsEntry[];
+        const entries = latestWithPair([...(await stats).values()] as StatsEntry[], lastStats);
+        this.measured.lastStats = entries;
         const report = callReport(entries, { trigger, connected: context.connectedAt !== undefined, ...context });
         await this.client.request("POST", `/v1/calls/${encodeURIComponent(this.callId)}/report`, report, { keepalive: true });
         this.emit("report", report);

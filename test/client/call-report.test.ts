@@ -7,7 +7,7 @@
  * sending (once per trigger, keepalive) runs in browsers: test/e2e/status.test.ts.
  */
 import { describe, expect, it } from "vitest";
-import { callReport, type StatsEntry } from "../../client/src/call-report";
+import { callReport, latestWithPair, type StatsEntry } from "../../client/src/call-report";
 import { CallReportSchema } from "../../src/metrics/events";
 
 const relayed: StatsEntry[] = [
@@ -76,5 +76,23 @@ describe("callReport", () => {
     const report = callReport(odd, { ...context, region: "Not A Region", connectedAt: 10_000_000 });
     expect(report).toEqual({ trigger: "connected", outcome: "connected", timeToConnectedMs: 600_000, localCandidateType: "relay", iceRestarts: 0 });
     expect(CallReportSchema.safeParse(report).success).toBe(true);
+  });
+});
+
+describe("latestWithPair", () => {
+  const closing: StatsEntry[] = [{ id: "IA", type: "inbound-rtp", kind: "audio", packetsLost: 9 }];
+
+  it("keeps fresh stats that name a pair", () => {
+    expect(latestWithPair(relayed, [])).toEqual(relayed);
+  });
+
+  it("takes the pair from the last stats that had one, with the fresh inbound streams", () => {
+    const merged = latestWithPair(closing, relayed);
+    expect(callReport(merged, { ...context, trigger: "hangup" })).toMatchObject({ localCandidateType: "relay", remoteCandidateType: "srflx", relayProtocol: "tls", packetsLost: 9 });
+    expect(latestWithPair([], relayed)).toEqual(relayed);
+  });
+
+  it("has nothing better to offer when no stats ever named a pair", () => {
+    expect(latestWithPair(closing, [])).toEqual(closing);
   });
 });
