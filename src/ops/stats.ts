@@ -1,7 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { readCounters } from "../metrics/recorder";
 import { MINUTE_MS, minuteOf, parseLabels, quantile } from "../metrics/rollup";
-import type { CounterSum, SeriesPoint } from "../metrics/rollup-store";
+import type { CounterSum, RollupAnswer, SeriesPoint } from "../metrics/rollup-store";
 import { TurnFleetSchema, turnFleet } from "./turn-fleet";
 
 /**
@@ -83,26 +83,51 @@ export type Stats = z.output<typeof StatsSchema>;
 const HOUR = { minutes: 60, stepMinutes: 1 };
 const DAY = { minutes: 24 * 60, stepMinutes: 30 };
 
-/** The stats as of `now`: one read of every rollup shard, and the TURN fleet's state. */
+const CHARTED_NAMES = Object.values(CHARTED);
+
+/**
+ * The 24 hours before the current minute, read once per minute per isolate: those minutes are
+ * complete, and they are most of what a stats read scans (a status page asks every 5 s).
+ */
+const completedDays = new WeakMap<object, { until: number; answer: Promise<RollupAnswer> }>();
+
+function completedDay(env: Env, until: number): Promise<RollupAnswer> {
+  const cached = completedDays.get(env.METRICS_ROLLUP);
+  if (cached?.until === until) return cached.answer;
+  const answer = readCounters(env, { until: until - 1, windows: [DAY.minutes - 1], series: [{ ...DAY, names: CHARTED_NAMES }] });
+  completedDays.set(env.METRICS_ROLLUP, { until, answer });
+  // A failed read is not kept: the next request tries again.
+  answer.catch(() => {
+    if (completedDays.get(env.METRICS_ROLLUP)?.answer === answer) completedDays.delete(env.METRICS_ROLLUP);
+  });
+  return answer;
+}
+
+/** The stats as of `now`: the last hour read fresh from every rollup shard, the day before it as above. */
 export async function readStats(env: Env, now = Date.now()): Promise<Stats> {
   const until = minuteOf(now);
-  const names = Object.values(CHARTED);
-  const [answer, fleet] = await Promise.all([
-    readCounters(env, { until, windows: [HOUR.minutes, DAY.minutes], series: [{ ...HOUR, names }, { ...DAY, names }] }),
+  const [fresh, day, fleet] = await Promise.all([
+    readCounters(env, { until, windows: [HOUR.minutes, 1], series: [{ ...HOUR, names: CHARTED_NAMES }] }),
+    completedDay(env, until),
     turnFleet(env),
   ]);
   return {
     generatedAt: new Date(now).toISOString(),
-    lastHour: windowStats(HOUR.minutes, answer.windows[0] ?? []),
-    last24h: windowStats(DAY.minutes, answer.windows[1] ?? []),
-    series: { hour: series(until, HOUR, answer.series[0] ?? []), day: series(until, DAY, answer.series[1] ?? []) },
+    lastHour: windowStats(HOUR.minutes, fresh.windows[0] ?? []),
+    last24h: windowStats(DAY.minutes, [...(day.windows[0] ?? []), ...(fresh.windows[1] ?? [])]),
+    series: { hour: series(until, HOUR, fresh.series[0] ?? []), day: series(until - 1, DAY, day.series[0] ?? []) },
     turnFleet: fleet,
   };
 }
 
 /** One window's figures from its counter sums. */
 export function windowStats(minutes: number, rows: readonly CounterSum[]): StatsWindow {
-  const parsed = rows.map((row) => ({ ...row, labels: parseLabels(row.labels) }));
+  const summed = new Map<string, CounterSum>();
+  for (const row of rows) {
+    const key = `${row.name}\u0000${row.labels}`;
+    summed.set(key, { ...row, value: (summed.get(key)?.value ?? 0) + row.value });
+  }
+  const parsed = [...summed.values()].map((row) => ({ ...row, labels: parseLabels(row.labels) }));
   const of = (name: string) => parsed.filter((row) => row.name === name);
   const total = (name: string) => of(name).reduce((sum, row) => sum + row.value, 0);
   const by = (name: string, key: (labels: Record<string, string>) => string) => {

@@ -124,6 +124,8 @@ describe("the status page", () => {
       expect(served!.status()).toBe(200);
       expect(served!.headers()["content-security-policy"]).toContain("script-src 'self'");
       expect(served!.headers()["content-security-policy"]).toContain("frame-ancestors 'none'");
+      // The headers file configures the assets; it is not one of them.
+      expect(await status.evaluate(() => fetch("/_headers").then((response) => response.status))).toBe(404);
 
       // A token without scope admin is refused, and the page says so.
       await status.fill("#token", await hs256Token(JWT_SECRET, "ops"));

@@ -209,6 +209,11 @@ describe("windowStats", () => {
     expect(window.turn).toEqual({ credentialsIssued: 42, byRegion: { eu: 30, "us-east": 12 } });
   });
 
+  it("adds up rows of the same counter read from two spans", () => {
+    const row = { name: "push_problems", labels: "provider=fcm,reason=UNREGISTERED,result=dead-token-removed", value: 2 };
+    expect(windowStats(1440, [row, { ...row, value: 3 }]).push.problems).toEqual([{ provider: "fcm", result: "dead-token-removed", reason: "UNREGISTERED", count: 5 }]);
+  });
+
   it("has no rates without samples", () => {
     const window = windowStats(60, []);
     expect(window.ice.successRate).toBeNull();
