@@ -11,21 +11,11 @@
  * Needs root (namespaces): `npm run test:e2e -- test/e2e/incoming.test.ts`.
  */
 import type { Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { CallUpdate, IncomingCall } from "../../src/calls/line-protocol";
-import { startWrangler, type Running } from "../node/support/processes";
-import { hs256Token } from "../node/support/tokens";
-import { launchIn, type Browser } from "./support/browser";
-import { buildTopology, createNamespace, deleteAll, inNamespace } from "./support/network";
-
-const SERVICE_IP = "100.64.0.1";
-const PORT = 8787;
-const ORIGIN = `http://${SERVICE_IP}:${PORT}`;
-const JWT_SECRET = "e2e-only-hs256-secret-0123456789abcdef012345";
-const TURN_SECRET = "6532652d7475726e2d7365637265742d3031";
+import { demoWorld, ORIGIN, signInToDemo } from "./support/demo-world";
 
 type Demo = {
-  signIn(userId: string, token: string): Promise<void>;
   startCall(callee: string): Promise<string>;
   line?: { state: string; ws?: WebSocket };
   incoming: IncomingCall[];
@@ -35,59 +25,20 @@ type Demo = {
 };
 declare const demo: Demo;
 
-let internet: string;
-let worker: Running;
-
-beforeAll(async () => {
-  internet = createNamespace("internet");
-  inNamespace(internet, "ip", "addr", "add", `${SERVICE_IP}/32`, "dev", "lo");
-  worker = await startWrangler(
-    {
-      AUTH_JWT_SECRET: JWT_SECRET,
-      TURN_SECRETS: TURN_SECRET,
-      CORS_ALLOWED_ORIGINS: ORIGIN,
-      TURN_POOLS: JSON.stringify([{ region: "test", location: { latitude: 0, longitude: 0 }, urls: [`turn:${SERVICE_IP}:3478?transport=udp`] }]),
-    },
-    { netns: { name: internet, ip: SERVICE_IP, port: PORT } },
-  );
-}, 120_000);
-
-afterAll(async () => {
-  await worker?.stop();
-  deleteAll();
-}, 60_000);
-
-async function signIn(page: Page, userId: string) {
-  await page.goto(`${ORIGIN}/demo/`, { timeout: 15_000 });
-  await page.evaluate(([user, jwt]) => demo.signIn(user!, jwt!), [userId, await hs256Token(JWT_SECRET, userId)]);
-  await page.waitForFunction(() => demo.line?.state === "open", null, { timeout: 10_000, polling: 100 });
-}
+const world = demoWorld();
 
 const prompt = (page: Page, callId: string) => page.locator(`#ringing .ring[data-call-id="${callId}"]`);
 const connected = () => demo.call?.pc.connectionState === "connected";
-
-/** What each page saw, to tell a line problem from a call one. */
-async function dumpEvents(pages: [string, Page][]) {
-  for (const [name, page] of pages) {
-    const events = await page.evaluate(() => (globalThis as unknown as { demo?: { events: string[] } }).demo?.events ?? []).catch(() => []);
-    console.error(`${name}:\n  ${events.join("\n  ")}`);
-  }
-}
 
 describe("incoming calls on the user's line", () => {
   it("rings every tab of the callee; answering in one stops the others ringing and connects the call", async () => {
     const id = crypto.randomUUID().slice(0, 8);
     const [alice, bob] = [`alice-${id}`, `bob-${id}`];
-    const topology = buildTopology(internet, { scenario: 1, sameLan: true });
-    const browsers: Browser[] = [];
-    const pages: [string, Page][] = [];
-    try {
-      browsers.push(await launchIn(topology.clientA, ORIGIN, SERVICE_IP), await launchIn(topology.clientB, ORIGIN, SERVICE_IP));
-      const [a, b] = browsers as [Browser, Browser];
+    await world.onOneLan(async (a, b, pages) => {
       // Bob's two tabs: two pages of one browser profile.
       const [tab1, tab2] = [b.page, await b.context.newPage()];
       pages.push(["Alice", a.page], ["Bob, tab 1", tab1], ["Bob, tab 2", tab2]);
-      await Promise.all([signIn(a.page, alice), signIn(tab1, bob), signIn(tab2, bob)]);
+      await Promise.all([signInToDemo(a.page, alice), signInToDemo(tab1, bob), signInToDemo(tab2, bob)]);
 
       // Tab 2's line drops (an abnormal close); the SDK opens it again and is welcomed anew.
       await tab2.evaluate(() => demo.line!.ws!.close(4000, "test: dropped"));
@@ -113,12 +64,6 @@ describe("incoming calls on the user's line", () => {
       await Promise.all([a.page, tab1].map((page) => page.waitForFunction(connected, null, { timeout: 20_000, polling: 100 })));
       expect(await tab1.evaluate(() => demo.call!.callId)).toBe(callId);
       await prompt(tab1, callId).waitFor({ state: "detached", timeout: 5_000 });
-    } catch (error) {
-      await dumpEvents(pages);
-      throw error;
-    } finally {
-      await Promise.all(browsers.map((browser) => browser.close()));
-      topology.teardown();
-    }
+    });
   }, 90_000);
 });

@@ -14,23 +14,15 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { CallReport } from "../../client/src/call-report";
-import { startWrangler, type Running } from "../node/support/processes";
 import { hs256Token } from "../node/support/tokens";
-import { launchIn, type Browser } from "./support/browser";
-import { buildTopology, createNamespace, deleteAll, inNamespace } from "./support/network";
+import { demoWorld, JWT_SECRET, ORIGIN, signInToDemo } from "./support/demo-world";
 import { decodePng, distinctColours } from "./support/png";
 
-const SERVICE_IP = "100.64.0.1";
-const PORT = 8787;
-const ORIGIN = `http://${SERVICE_IP}:${PORT}`;
-const JWT_SECRET = "e2e-only-hs256-secret-0123456789abcdef012345";
-const TURN_SECRET = "6532652d7475726e2d7365637265742d3031";
 const SCREENSHOT = join(import.meta.dirname, "../../.tmp/status.png");
 
 type Demo = {
-  signIn(userId: string, token: string): Promise<void>;
   startCall(callee: string): Promise<string>;
   join(callId: string): Promise<void>;
   line?: { state: string };
@@ -40,33 +32,7 @@ type Demo = {
 };
 declare const demo: Demo;
 
-let internet: string;
-let worker: Running;
-
-beforeAll(async () => {
-  internet = createNamespace("internet");
-  inNamespace(internet, "ip", "addr", "add", `${SERVICE_IP}/32`, "dev", "lo");
-  worker = await startWrangler(
-    {
-      AUTH_JWT_SECRET: JWT_SECRET,
-      TURN_SECRETS: TURN_SECRET,
-      CORS_ALLOWED_ORIGINS: ORIGIN,
-      TURN_POOLS: JSON.stringify([{ region: "test", location: { latitude: 0, longitude: 0 }, urls: [`turn:${SERVICE_IP}:3478?transport=udp`] }]),
-    },
-    { netns: { name: internet, ip: SERVICE_IP, port: PORT } },
-  );
-}, 120_000);
-
-afterAll(async () => {
-  await worker?.stop();
-  deleteAll();
-}, 60_000);
-
-async function signIn(page: Page, userId: string) {
-  await page.goto(`${ORIGIN}/demo/`, { timeout: 15_000 });
-  await page.evaluate(([user, jwt]) => demo.signIn(user!, jwt!), [userId, await hs256Token(JWT_SECRET, userId)]);
-  await page.waitForFunction(() => demo.line?.state === "open", null, { timeout: 10_000, polling: 100 });
-}
+const world = demoWorld();
 
 /** One call from `caller` to `callee`, answered, connected, then hung up by the caller. */
 async function call(caller: Page, callee: Page, calleeId: string, reportsBefore: number) {
@@ -83,25 +49,13 @@ async function call(caller: Page, callee: Page, calleeId: string, reportsBefore:
   return callId;
 }
 
-async function dumpEvents(pages: [string, Page][]) {
-  for (const [name, page] of pages) {
-    const events = await page.evaluate(() => (globalThis as unknown as { demo?: { events: string[] } }).demo?.events ?? []).catch(() => []);
-    console.error(`${name}:\n  ${events.join("\n  ")}`);
-  }
-}
-
 describe("the status page", () => {
   it("shows the calls two browsers made, and what their SDKs reported", async () => {
     const id = crypto.randomUUID().slice(0, 8);
     const [alice, bob] = [`alice-${id}`, `bob-${id}`];
-    const topology = buildTopology(internet, { scenario: 1, sameLan: true });
-    const browsers: Browser[] = [];
-    const pages: [string, Page][] = [];
-    try {
-      browsers.push(await launchIn(topology.clientA, ORIGIN, SERVICE_IP), await launchIn(topology.clientB, ORIGIN, SERVICE_IP));
-      const [a, b] = browsers as [Browser, Browser];
+    await world.onOneLan(async (a, b, pages) => {
       pages.push(["Alice", a.page], ["Bob", b.page]);
-      await Promise.all([signIn(a.page, alice), signIn(b.page, bob)]);
+      await Promise.all([signInToDemo(a.page, alice), signInToDemo(b.page, bob)]);
 
       await call(a.page, b.page, bob, 0);
       await call(a.page, b.page, bob, 2);
@@ -155,12 +109,6 @@ describe("the status page", () => {
       expect(image.width).toBeGreaterThan(500);
       // A blank or failed page has one or two colours; text, tiles and chart lines make hundreds.
       expect(distinctColours(image)).toBeGreaterThan(50);
-    } catch (error) {
-      await dumpEvents(pages);
-      throw error;
-    } finally {
-      await Promise.all(browsers.map((browser) => browser.close()));
-      topology.teardown();
-    }
+    });
   }, 120_000);
 });
