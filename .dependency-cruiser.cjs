@@ -1,9 +1,11 @@
 // The layering of src/ (docs/ARCHITECTURE.md), checked by test/node/architecture.test.ts in
 // `npm test`. Imports run one way, from the Worker entry down to the platform:
 //
-//   platform (config, errors, ids, log, http) ← auth, turn, devices ← calls ← push ← HTTP app ← entry
+//   platform (config, errors, ids, log, http) ← metrics ← auth, turn, devices ← calls ← push
+//     ← HTTP app (api.ts, meta/, ops/) ← entry
 //
-// auth, turn and devices are peers and do not import each other. The calls layer owns the
+// metrics records events (Analytics Engine, the rollup counters) and knows no feature: the
+// features below the HTTP app record into it. auth, turn and devices are peers and do not import each other. The calls layer owns the
 // Notifier port; push implements it; only the entry (src/index.ts) wires the two together.
 // The browser SDK imports nothing of the server: it is published on its own.
 const layer = (name, from, allowed, comment) => ({
@@ -15,23 +17,25 @@ const layer = (name, from, allowed, comment) => ({
 });
 
 const PLATFORM = "^src/platform/";
+const METRICS = "^src/metrics/";
 const AUTH = "^src/auth/";
 const TURN = "^src/turn/";
 const DEVICES = "^src/devices/";
 const CALLS = "^src/calls/";
 const PUSH = "^src/push/";
-const HTTP_APP = "^src/(api\\.ts|meta/)";
+const HTTP_APP = "^src/(api\\.ts|meta/|ops/)";
 
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
   forbidden: [
     layer("platform", PLATFORM, [], "platform is the bottom layer: config, errors, ids, log and HTTP plumbing know no feature"),
-    layer("auth", AUTH, [PLATFORM], "auth knows the platform only"),
-    layer("turn", TURN, [PLATFORM], "turn knows the platform only"),
-    layer("devices", DEVICES, [PLATFORM], "devices knows the platform only"),
-    layer("calls", CALLS, [PLATFORM, AUTH, TURN, DEVICES], "calls owns the Notifier port and never imports push"),
-    layer("push", PUSH, [PLATFORM, AUTH, TURN, DEVICES, CALLS], "push implements the calls layer's Notifier"),
-    layer("http-app", HTTP_APP, [PLATFORM, AUTH, TURN, DEVICES, CALLS, PUSH, HTTP_APP], "the HTTP app assembles routes; only the entry imports it"),
+    layer("metrics", METRICS, [PLATFORM], "metrics records events of every feature and knows none of them"),
+    layer("auth", AUTH, [PLATFORM, METRICS], "auth knows the platform (and the event recorder) only"),
+    layer("turn", TURN, [PLATFORM, METRICS], "turn knows the platform and the event recorder only"),
+    layer("devices", DEVICES, [PLATFORM, METRICS], "devices knows the platform and the event recorder only"),
+    layer("calls", CALLS, [PLATFORM, METRICS, AUTH, TURN, DEVICES], "calls owns the Notifier port and never imports push"),
+    layer("push", PUSH, [PLATFORM, METRICS, AUTH, TURN, DEVICES, CALLS], "push implements the calls layer's Notifier"),
+    layer("http-app", HTTP_APP, [PLATFORM, METRICS, AUTH, TURN, DEVICES, CALLS, PUSH, HTTP_APP], "the HTTP app assembles routes; only the entry imports it"),
     {
       name: "sdk-imports-nothing-of-the-server",
       severity: "error",

@@ -27,6 +27,8 @@ export default defineConfig({
                   TEST_JWKS_KEYS: inject<string>("jwksPrivateKeys"),
                   // Push providers are the fakes of test/support/fake-push.ts.
                   TEST_PUSH_FAKE_URL: fake.url!,
+                  // The fake alert webhook (test/support/fake-webhook.ts); tests post to their own path.
+                  TEST_WEBHOOK_URL: inject<string>("webhookUrl"),
                   FCM_SERVICE_ACCOUNT: fake.serviceAccount!,
                   GOOGLE_TOKEN_URL: `${fake.url}/token`,
                   FCM_BASE_URL: fake.url!,
@@ -48,7 +50,7 @@ export default defineConfig({
           name: "workers",
           include: ["test/**/*.test.ts"],
           exclude: ["test/node/**", "test/client/**", "test/e2e/**"],
-          globalSetup: ["test/support/jwks-server.ts", "test/support/fake-push-setup.ts"],
+          globalSetup: ["test/support/jwks-server.ts", "test/support/fake-push-setup.ts", "test/support/fake-webhook.ts"],
         },
       },
       {

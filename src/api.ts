@@ -1,11 +1,13 @@
 import { bodyLimit } from "hono/body-limit";
 import { methodNotAllowed } from "hono/method-not-allowed";
 import { requireAuth, requireScope } from "./auth/middleware";
+import { reportRoutes } from "./calls/report";
 import { callRoutes } from "./calls/routes";
 import { deviceRoutes } from "./devices/routes";
 import { devRoutes } from "./meta/dev";
 import { pageRoutes } from "./meta/pages";
 import { metaRoutes, serveOpenApi } from "./meta/routes";
+import { opsRoutes } from "./ops/routes";
 import { corsForConfiguredOrigins } from "./platform/cors";
 import { ApiError, onError } from "./platform/errors";
 import { newRouter } from "./platform/http";
@@ -54,8 +56,10 @@ app.route("/", devRoutes);
 // Before the calls routes: `/v1/calls/ice-servers` must not be read as a call id.
 app.route("/v1", turnRoutes);
 app.route("/v1", callRoutes);
+app.route("/v1", reportRoutes);
 app.route("/v1", deviceRoutes);
 app.route("/v1", pushRoutes);
+app.route("/", opsRoutes);
 serveOpenApi(app);
 
 app.notFound((c) => new ApiError("not_found", `no route for ${c.req.method} ${c.req.path}`).getResponse());

@@ -1,7 +1,9 @@
+import { callReport, latestWithPair, type CallReport, type ReportTrigger, type StatsEntry } from "./call-report.js";
 import { ICE_REFETCH_WAIT_MS, iceRefreshDelayMs, iceRestartDelayMs, isFromPeer, nextRinging, onRemoteDescription, reconnectDelayMs, shouldOffer, shouldRefetchIceServers } from "./negotiation.js";
 import type { CallState, CallUpdate, ClientFrame, IncomingCall, JsonValue, LineServerFrame, Participant, ServerFrame } from "./protocol.js";
 
 export type * from "./protocol.js";
+export type { CallReport };
 
 export { iceRefreshDelayMs, iceRestartDelayMs, isFromPeer, nextRinging, onRemoteDescription, reconnectDelayMs, shouldOffer, shouldRefetchIceServers } from "./negotiation.js";
 
@@ -42,6 +44,8 @@ interface CallEvents {
   "participant-left": (participant: Participant, reason: string) => void;
   message: (data: JsonValue, from: Participant) => void;
   error: (error: CallErrorInfo) => void;
+  /** A call report the SDK sent to the service (first connected, failed, hang-up). */
+  report: (report: CallReport) => void;
 }
 
 /** The line's socket: `open` once its `welcome` has made {@link Line.ringing} current. */
@@ -77,6 +81,8 @@ class Emitter<Events extends { [K in keyof Events]: Listener }> {
 interface IceServers {
   iceServers: RTCIceServer[];
   expiresAt: string;
+  /** The region of the primary TURN pool, reported with the call's figures. */
+  region?: string;
 }
 
 /** Thrown for an API error, with the service's `{error: {code, message}}`. */
@@ -99,14 +105,14 @@ export class SecureConnect {
 
   /** Rings `callees` and connects as the caller (impolite peer). */
   async call(callees: string[], options: { media?: "audio" | "video"; stream?: MediaStream; metadata?: Record<string, string | number | boolean> } = {}): Promise<Call> {
-    const created = await this.request<{ callId: string; wsPath: string; iceServers: RTCIceServer[]; expiresAt: string; ringsUntil: string }>("POST", "/v1/calls", {
+    const created = await this.request<{ callId: string; wsPath: string; iceServers: RTCIceServer[]; expiresAt: string; ringsUntil: string; region: string }>("POST", "/v1/calls", {
       callees,
       media: options.media ?? "video",
       ...(options.metadata ? { metadata: options.metadata } : {}),
     });
     const call = new Call(this, created.callId, created.wsPath, "caller", options.stream);
     call.ringsUntil = created.ringsUntil;
-    call.start({ iceServers: created.iceServers, expiresAt: created.expiresAt });
+    call.start({ iceServers: created.iceServers, expiresAt: created.expiresAt, region: created.region });
     return call;
   }
 
@@ -141,10 +147,11 @@ export class SecureConnect {
     return this.request<IceServers>("GET", "/v1/calls/ice-servers");
   }
 
-  /** @internal */
-  async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+  /** @internal `keepalive`: the request outlives the page (a report sent at hang-up or unload). */
+  async request<T>(method: string, path: string, body?: unknown, options: { keepalive?: boolean } = {}): Promise<T> {
     const response = await fetch(`${this.baseUrl}${path}`, {
       method,
+      ...(options.keepalive ? { keepalive: true } : {}),
       headers: { authorization: `Bearer ${await this.options.token()}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
@@ -193,6 +200,13 @@ export class Call extends Emitter<CallEvents> {
   // The fresh ICE list a broken connection asked for, which its ICE restart waits for.
   private iceRefetch?: Promise<void>;
   private iceRefetchAt?: number;
+  // What the call reports (call-report.ts): each trigger once.
+  private readonly measured: { region?: string; activeAt?: number; connectedAt?: number; failed: boolean; iceRestarts: number; sent: Set<ReportTrigger>; lastStats: StatsEntry[] } = {
+    failed: false,
+    iceRestarts: 0,
+    sent: new Set(),
+    lastStats: [],
+  };
 
   constructor(
     private readonly client: SecureConnect,
@@ -244,6 +258,8 @@ export class Call extends Emitter<CallEvents> {
 
   /** Leaves: closes the peer connection (freeing TURN allocations) and the socket. */
   close(): void {
+    // The stats are asked for before the peer connection closes; the report goes out after.
+    if (this.measured.activeAt !== undefined && !this.closed) this.report("hangup");
     this.closed = true;
     for (const timer of this.timers) clearTimeout(timer);
     this.pc.close();
@@ -253,6 +269,7 @@ export class Call extends Emitter<CallEvents> {
   /** @internal */
   start(ice: IceServers): void {
     this.pc.setConfiguration({ ...this.client.rtcConfiguration, iceServers: ice.iceServers });
+    this.measured.region = ice.region;
     this.scheduleIceRefresh(ice.expiresAt);
     this.pc.onnegotiationneeded = async () => {
       if (!shouldOffer(this.polite, this.pc.remoteDescription !== null)) return;
@@ -283,6 +300,16 @@ export class Call extends Emitter<CallEvents> {
         this.refetchIceServers();
         this.later(iceRestartDelayMs(this.polite, state), () => void this.restartIfStillBroken());
       }
+      if (state === "connected") {
+        this.measured.connectedAt ??= Date.now();
+        // Connected again (after a restart): the pair may be new; the hang-up report needs it.
+        if (this.measured.sent.has("connected")) void this.pc.getStats().then((stats) => (this.measured.lastStats = latestWithPair([...stats.values()] as StatsEntry[], this.measured.lastStats)));
+        this.report("connected");
+      }
+      if (state === "failed") {
+        if (this.measured.connectedAt === undefined) this.measured.failed = true;
+        this.report("failed");
+      }
     };
     for (const track of this.stream?.getTracks() ?? []) this.pc.addTrack(track, this.stream!);
     // Without local media there is still a connection to make (receive-only, or data only).
@@ -294,7 +321,10 @@ export class Call extends Emitter<CallEvents> {
     await Promise.race([this.iceRefetch, new Promise((done) => setTimeout(done, ICE_REFETCH_WAIT_MS))]);
     // It may have recovered, or the other side's restart may be under way.
     const state = this.pc.connectionState;
-    if (!this.closed && (state === "failed" || state === "disconnected") && this.pc.signalingState === "stable") this.pc.restartIce();
+    if (!this.closed && (state === "failed" || state === "disconnected") && this.pc.signalingState === "stable") {
+      this.measured.iceRestarts++;
+      this.pc.restartIce();
+    }
   }
 
   private refetchIceServers(): void {
@@ -306,6 +336,25 @@ export class Call extends Emitter<CallEvents> {
       },
       (error: unknown) => this.emit("error", { code: "api", message: `could not fetch fresh ICE servers: ${String(error)}` }),
     );
+  }
+
+  /** Sends this trigger's report once (fire-and-forget; a failure is an `error` event, never thrown). */
+  private report(trigger: ReportTrigger): void {
+    const { sent, lastStats, ...context } = this.measured;
+    if (sent.has(trigger)) return;
+    sent.add(trigger);
+    const stats = this.pc.getStats();
+    void (async () => {
+      try {
+        const entries = latestWithPair([...(await stats).values()] as StatsEntry[], lastStats);
+        this.measured.lastStats = entries;
+        const report = callReport(entries, { trigger, connected: context.connectedAt !== undefined, ...context });
+        await this.client.request("POST", `/v1/calls/${encodeURIComponent(this.callId)}/report`, report, { keepalive: true });
+        this.emit("report", report);
+      } catch (error) {
+        this.emit("error", { code: "api", message: `could not send the call report: ${String(error)}` });
+      }
+    })();
   }
 
   private later(ms: number, run: () => void): void {
@@ -430,6 +479,7 @@ export class Call extends Emitter<CallEvents> {
   private setState(state: CallState, reason?: string): void {
     if (state === this.state && state !== "ringing") return;
     this.state = state;
+    if (state === "active") this.measured.activeAt ??= Date.now();
     this.emit("state", state, reason);
     if (state === "ended") this.close();
   }

@@ -110,3 +110,34 @@ export type LineServerFrame =
   | { type: "call-update"; call: CallUpdate }
   | { type: "pong" }
   | { type: "error"; code: FrameErrorCode; message: string };
+
+/** A candidate's type, as `getStats()` reports it. */
+export type CandidateType = "host" | "srflx" | "prflx" | "relay";
+
+/**
+ * What a client measured of its own call, sent to `POST /v1/calls/{callId}/report` once per
+ * `trigger`: when the connection first connects, when it fails, and at hang-up (the last word:
+ * its `outcome` is the call's verdict). The SDK sends it by itself (`call.on("report")` hears it).
+ */
+export interface CallReport {
+  trigger: "connected" | "failed" | "hangup";
+  /** The connection so far: it connected at least once, failed without ever connecting, or ended without either. */
+  outcome: "connected" | "failed" | "never-connected";
+  /** From the call's start on this client to the first `connected`. */
+  timeToConnectedMs?: number;
+  localCandidateType?: CandidateType;
+  remoteCandidateType?: CandidateType;
+  /** How the media travels from this client: the relay protocol over TURN, else the candidate's. */
+  protocol?: "udp" | "tcp" | "tls";
+  /** The local relay candidate's protocol to the TURN server (relay only). */
+  relayProtocol?: "udp" | "tcp" | "tls";
+  /** The region of the ICE list the client was given (its primary pool). */
+  region?: string;
+  /** The TURN URL of the selected relay candidate: the service records its pool's region, never the URL. */
+  relayUrl?: string;
+  roundTripTimeMs?: number;
+  /** Inbound RTP packets lost, all streams. */
+  packetsLost?: number;
+  /** ICE restarts this client made in the call. */
+  iceRestarts?: number;
+}

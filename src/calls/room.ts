@@ -1,6 +1,7 @@
 import { ApiError } from "../platform/errors";
 import { randomId } from "../platform/ids";
 import { checkRateLimit } from "../platform/request-limits";
+import { recordCallChange } from "./call-events";
 import type { CallNotice } from "./call-notice";
 import { callsConfig, signalingConfig } from "./config";
 import { admitFrame, FrameRateLimiter } from "./frame-admission";
@@ -103,7 +104,7 @@ export class CallRoom extends SocketObject {
       await this.ctx.storage.deleteAll();
       return { ok: false, code: "rate_limited", message: refusal.message, ...(refusal.headers ? { headers: refusal.headers } : {}) };
     }
-    await this.carryOut(call, effects, armed);
+    await this.carryOut(undefined, call, effects, armed);
     return { ok: true, value: publicView(call) };
   }
 
@@ -250,7 +251,8 @@ export class CallRoom extends SocketObject {
 
   private async commit(call: Call, effects: Effect[]): Promise<void> {
     if (effects.some((effect) => effect.type === "purge")) return this.purge();
-    await this.carryOut(call, effects, this.persist(call, effects));
+    const before = this.call;
+    await this.carryOut(before, call, effects, this.persist(call, effects));
   }
 
   /**
@@ -269,14 +271,15 @@ export class CallRoom extends SocketObject {
   }
 
   /**
-   * Carries out a persisted decision: the lines and the notifier hear of it first, in the
-   * background (whoever caused it is answered without waiting for them; the outboxes keep what
-   * they have not taken, and the alarm retries it), then the alarm is re-armed and the sockets
-   * in the room are told.
+   * Carries out a persisted decision (`before` is the call as it was): the lines hear of it first,
+   * then the notifier, in the background (whoever caused it is answered without waiting for them;
+   * the outboxes keep what they have not taken, and the alarm retries it); the operator's
+   * counters are told; then the alarm's write is awaited and the sockets in the room are told.
    */
-  private async carryOut(call: Call, effects: Effect[], armed: Promise<void>): Promise<void> {
+  private async carryOut(before: Call | undefined, call: Call, effects: Effect[], armed: Promise<void>): Promise<void> {
     const lines = effects.length > 0 ? this.flushLines() : Promise.resolve();
     if (noticesOf(effects).length > 0) void lines.then(() => this.flushNotices());
+    recordCallChange(this.env, before, call);
     await armed;
     if (call.state === "ended") this.pending.clear();
     if (effects.some((effect) => effect.type === "broadcast-state")) {

@@ -10,7 +10,7 @@ import type { CallAction, RoomResult } from "./room";
 import { CallHistorySchema, CallListQuerySchema, CallViewSchema, CreateCallSchema, CreatedCallSchema, parseHistoryCursor } from "./schemas";
 import { USER_HEADER } from "./sockets";
 
-const CallIdParam = z.object({
+export const CallIdParam = z.object({
   callId: z.string().openapi({ param: { name: "callId", in: "path" }, example: "q3V8c1mZk0Qv9oYx2bLwTg" }),
 });
 
@@ -24,7 +24,7 @@ const tags = ["Calls"];
 /** Call ids: 128 random bits, base64url. Anything else cannot be a call. */
 const CALL_ID = /^[A-Za-z0-9_-]{22}$/;
 
-function room(c: Context<AppEnv>, callId: string) {
+export function room(c: Context<AppEnv>, callId: string) {
   if (!CALL_ID.test(callId)) throw new ApiError("not_found", "no such call");
   return c.env.CALL_ROOM.get(c.env.CALL_ROOM.idFromName(callId));
 }
@@ -46,7 +46,7 @@ function asUser(c: Context<AppEnv>): Request {
   return new Request(c.req.raw, { headers });
 }
 
-function unwrap<T>(result: RoomResult<T>): T {
+export function unwrap<T>(result: RoomResult<T>): T {
   if (!result.ok) throw new ApiError(result.code, result.message, result.headers ? { headers: result.headers } : {});
   return result.value;
 }

@@ -17,6 +17,8 @@ export const RATE_LIMITS = {
   credentials: { binding: "CREDENTIALS_RATE_LIMIT", limit: 60, period: 60, per: "user", what: "TURN credential requests" },
   /** `PUT` and `DELETE /v1/devices/{deviceId}`. */
   deviceWrites: { binding: "DEVICE_WRITES_RATE_LIMIT", limit: 30, period: 60, per: "user", what: "device changes" },
+  /** `POST /v1/calls/{callId}/report`: a client sends at most three per call. */
+  reports: { binding: "REPORTS_RATE_LIMIT", limit: 30, period: 60, per: "user", what: "call reports" },
   /** Requests that need no token, and requests whose token was refused, per client IP. */
   anonymous: { binding: "ANONYMOUS_RATE_LIMIT", limit: 60, period: 60, per: "IP address", what: "requests without a valid token" },
 } as const satisfies Record<string, { binding: keyof Env; limit: number; period: 10 | 60; per: string; what: string }>;

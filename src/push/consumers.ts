@@ -1,4 +1,5 @@
 import { getDevice } from "../devices/store";
+import { record } from "../metrics/recorder";
 import { eachLimited } from "../platform/concurrency";
 import { log } from "../platform/log";
 import { pushContext, SEND_CONCURRENCY, type PushContext } from "./context";
@@ -37,11 +38,14 @@ export async function consumePushBatch(batch: MessageBatch<unknown>, env: Env): 
         return;
       }
       const result = job.type === "topic" ? await sendToTopic(push, job.notification, job.topic) : await deliverJob(push, job, message.attempts);
-      if (result?.status === "retry") message.retry({ delaySeconds: retryDelaySeconds(attempt, result.retryAfterSeconds) });
-      else message.ack();
+      if (result?.status === "retry") {
+        message.retry({ delaySeconds: retryDelaySeconds(attempt, result.retryAfterSeconds) });
+        record(env, { type: "queue", action: "retry", job: job.type, kind: job.notification.kind });
+      } else message.ack();
     } catch (error) {
       log("error", "push_job_error", { messageId: message.id, message: String(error) });
       message.retry({ delaySeconds: retryDelaySeconds(attempt, undefined) });
+      record(env, { type: "queue", action: "retry", job: job.type, kind: job.notification.kind });
     }
   });
 }
@@ -55,9 +59,10 @@ async function deliverJob(push: PushContext, job: DeliverJob, queueAttempts: num
 }
 
 /** Queue consumer for the dead-letter queue: what could not be delivered is logged, then dropped. */
-export function consumeDeadLetters(batch: MessageBatch<unknown>): void {
+export function consumeDeadLetters(batch: MessageBatch<unknown>, env: Env): void {
   for (const message of batch.messages) {
     const job = PushJobSchema.safeParse(message.body);
+    record(env, { type: "queue", action: "dead-letter", job: job.success ? job.data.type : "invalid", ...(job.success ? { kind: job.data.notification.kind } : {}) });
     log("error", "push_dead_letter", {
       messageId: message.id,
       ...(job.success

@@ -1,8 +1,10 @@
 import { redact, type Device } from "../devices/device";
 import { removeDeadToken } from "../devices/store";
+import { record } from "../metrics/recorder";
 import { log } from "../platform/log";
 import type { PushContext } from "./context";
 import type { DeliveryOutcome } from "./outcome";
+import { pushOutcomeEvent } from "./outcome-event";
 import type { ProviderName } from "./providers";
 import type { PushNotification } from "./push-notification";
 
@@ -15,11 +17,13 @@ export type DeviceResult = DeliveryOutcome & { provider: ProviderName | "log"; t
  */
 export async function deliverToDevice(push: PushContext, notification: PushNotification, device: Device): Promise<DeviceResult> {
   const provider = push.provider(device.provider);
+  const started = Date.now();
   const sent =
     Date.now() >= notification.expiresAt
       ? { status: "failed" as const, reason: "expired", token: device.token }
       : await provider.send(notification, device);
   const result: DeviceResult = { ...sent, provider: provider.mode === "log" ? "log" : provider.name };
+  record(push.env, pushOutcomeEvent(result, notification, "device", Date.now() - started));
   if (result.status === "dead") {
     await removeDeadToken(push.env.DEVICES, device.userId, device.deviceId, result.token, result.reportedAt);
   }
@@ -47,7 +51,9 @@ export async function deliverToDevice(push: PushContext, notification: PushNotif
 export async function sendToTopic(push: PushContext, notification: PushNotification, topic: string): Promise<DeliveryOutcome | undefined> {
   const topics = push.provider("fcm").topics;
   if (!topics) return undefined;
+  const started = Date.now();
   const result = await topics.send(notification, topic);
+  record(push.env, pushOutcomeEvent({ ...result, provider: "fcm" }, notification, "topic", Date.now() - started));
   if (result.status !== "delivered") {
     log(result.status === "retry" ? "warn" : "error", "push_topic", { outcome: result.status, reason: result.reason, kind: notification.kind, notificationId: notification.id, topic });
   }

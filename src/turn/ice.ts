@@ -1,5 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
+import { record } from "../metrics/recorder";
 import type { AppEnv } from "../platform/http";
 import { turnConfig } from "./config";
 import { clampTtl, iceConfiguration, IceServerSchema } from "./credentials";
@@ -37,11 +38,13 @@ export async function iceFor(c: Context<AppEnv>, ttl?: number) {
     turn.pools.length > 0 ? downHosts(c.env, waitUntilOf(c)) : NO_HOSTS,
     turn.managed ? managedIceServers(turn.managed, { userId, ttl: clampTtl(ttl, turn), now }) : undefined,
   ]);
-  return iceConfiguration(
+  const ice = await iceConfiguration(
     turn,
     { userId, caller: callerLocation(c.req.raw.cf), ...(ttl === undefined ? {} : { ttl }), now },
     { down, ...(managed ? { managed } : {}) },
   );
+  record(c.env, { type: "turn-credential", region: ice.region, userId });
+  return ice;
 }
 
 /** The request's `waitUntil`; without an execution context (a test calling `app.fetch`), the promise just runs. */

@@ -1,6 +1,7 @@
 /**
  * The SDK's hand-written wire types (client/src/protocol.ts, what its published `.d.ts` carries)
- * are exactly the types of the server's zod schemas (src/calls/protocol.ts, line-protocol.ts):
+ * are exactly the types of the server's zod schemas (src/calls/protocol.ts, line-protocol.ts, and
+ * the call report's in src/metrics/events.ts):
  * a field added, removed, renamed or retyped on either side fails `npm run typecheck` (which
  * compiles this file; `expectTypeOf` does nothing at run time). The run-time half checks that
  * sample frames of every SDK type parse with the server's schemas. Not covered: the SDK's use of
@@ -19,6 +20,7 @@ import {
   ParticipantSchema,
   ServerFrameSchema,
 } from "../../src/calls/protocol";
+import { CallReportSchema } from "../../src/metrics/events";
 
 type Out<T extends z.ZodType> = z.output<T>;
 type In<T extends z.ZodType> = z.input<T>;
@@ -39,6 +41,8 @@ describe("the SDK's wire types", () => {
     expectTypeOf<Sdk.LineClientFrame>().toEqualTypeOf<In<typeof LineClientFrameSchema>>();
     expectTypeOf<Sdk.LineServerFrame>().toEqualTypeOf<Out<typeof LineServerFrameSchema>>();
     expectTypeOf<Sdk.JsonValue>().toEqualTypeOf<Extract<Out<typeof ClientFrameSchema>, { type: "message" }>["data"]>();
+    expectTypeOf<Sdk.CallReport>().toEqualTypeOf<Out<typeof CallReportSchema>>();
+    expectTypeOf<Sdk.CallReport>().toEqualTypeOf<In<typeof CallReportSchema>>();
   });
 
   it("describe frames the server's schemas accept", () => {

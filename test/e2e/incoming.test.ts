@@ -14,9 +14,8 @@ import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CallUpdate, IncomingCall } from "../../src/calls/line-protocol";
 import type { Running } from "../node/support/processes";
-import { hs256Token } from "../node/support/tokens";
 import { deleteAll } from "./support/network";
-import { JWT_SECRET, ORIGIN, startService, withAliceAndBob } from "./support/world";
+import { signInToDemo, startService, withAliceAndBob } from "./support/world";
 
 type Demo = {
   signIn(userId: string, token: string): Promise<void>;
@@ -41,12 +40,6 @@ afterAll(async () => {
   deleteAll();
 }, 60_000);
 
-async function signIn(page: Page, userId: string) {
-  await page.goto(`${ORIGIN}/demo/`, { timeout: 15_000 });
-  await page.evaluate(([user, jwt]) => demo.signIn(user!, jwt!), [userId, await hs256Token(JWT_SECRET, userId)]);
-  await page.waitForFunction(() => demo.line?.state === "open", null, { timeout: 10_000, polling: 100 });
-}
-
 const prompt = (page: Page, callId: string) => page.locator(`#ringing .ring[data-call-id="${callId}"]`);
 const connected = () => demo.call?.pc.connectionState === "connected";
 
@@ -56,7 +49,7 @@ describe("incoming calls on the user's line", () => {
     const [alice, bob] = [`alice-${id}`, `bob-${id}`];
     await withAliceAndBob(internet, 1, async (world) => {
       const { alice: a, tab1, tab2 } = world;
-      await Promise.all([signIn(a, alice), signIn(tab1, bob), signIn(tab2, bob)]);
+      await Promise.all([signInToDemo(a, alice), signInToDemo(tab1, bob), signInToDemo(tab2, bob)]);
 
       // Tab 2's line drops (an abnormal close); the SDK opens it again and is welcomed anew.
       await tab2.evaluate(() => demo.line!.ws!.close(4000, "test: dropped"));

@@ -87,6 +87,25 @@ describe("per-user limits", () => {
   );
 });
 
+describe("call reports", () => {
+  it(
+    "POST /v1/calls/{callId}/report: past 30 a minute a user's reports are 429; the other participant's still go through",
+    async () => {
+      const { limit, period } = RATE_LIMITS.reports;
+      await windowWithRoom(period);
+      const [caller, callee] = [user("reporter"), user("callee")];
+      const created = await api(caller, "POST", "/v1/calls", { callees: [callee], media: "audio" });
+      const { callId } = (await created.json()) as { callId: string };
+      const report = { trigger: "connected", outcome: "connected", iceRestarts: 0 };
+      const responses = await runInto(limit, () => api(caller, "POST", `/v1/calls/${callId}/report`, report));
+      expect(responses.slice(0, limit).map((response) => response.status)).toEqual(Array(limit).fill(204));
+      await expectRateLimited(responses[limit]!, period);
+      expect((await api(callee, "POST", `/v1/calls/${callId}/report`, report)).status).toBe(204);
+    },
+    TIMEOUT,
+  );
+});
+
 describe("per-IP limit on requests without a valid token", () => {
   const from = (ip: string, headers: Record<string, string> = {}) => ({ headers: { "cf-connecting-ip": ip, ...headers } });
 

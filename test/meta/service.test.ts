@@ -52,6 +52,9 @@ describe("GET /openapi.json", () => {
         "/v1/admin/push/check",
         "/v1/admin/turn",
         "/v1/me/ws",
+        "/v1/calls/{callId}/report",
+        "/v1/admin/stats",
+        "/metrics",
       ]),
     );
     // GET and POST share /v1/calls: the history and ringing list, and starting a call.
@@ -60,7 +63,7 @@ describe("GET /openapi.json", () => {
     const ice = doc.paths["/v1/calls/ice-servers"]!.get!;
     expect(ice.parameters?.map((parameter) => parameter.name)).toEqual(["ttl"]);
     expect(ice.security).toEqual([{ bearerAuth: [] }]);
-    expect(Object.keys(doc.components.schemas)).toEqual(expect.arrayContaining(["IceServers", "IceServer", "Error", "Health"]));
+    expect(Object.keys(doc.components.schemas)).toEqual(expect.arrayContaining(["IceServers", "IceServer", "Error", "Health", "CallReport", "Stats", "StatsWindow", "TurnFleet"]));
     expect(doc.components.securitySchemes.bearerAuth).toMatchObject({ type: "http", scheme: "bearer" });
   });
 

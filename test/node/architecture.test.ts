@@ -47,6 +47,9 @@ describe("the rules", () => {
   write("src/push/jobs.ts", "export type Job = { id: string };\n");
   write("src/devices/store.ts", 'import { app } from "../api";\nexport const routes = app;\n');
   write("src/api.ts", "export const app = {};\n");
+  write("src/metrics/recorder.ts", 'import { routes } from "../devices/store";\nexport const record = routes;\n');
+  write("src/turn/ice.ts", 'import { record } from "../metrics/recorder";\nimport { stats } from "../ops/stats";\nexport const iceFor = () => [record, stats];\n');
+  write("src/ops/stats.ts", "export const stats = {};\n");
   write("src/a.ts", 'import { b } from "./b";\nexport const a = () => b;\n');
   write("src/b.ts", 'import { a } from "./a";\nexport const b = () => a;\n');
   write("client/src/index.ts", 'import { parse } from "../../src/calls/protocol";\nimport type { Config } from "../../src/platform/config";\nexport const sdk = [parse] as unknown as Config;\n');
@@ -60,6 +63,8 @@ describe("the rules", () => {
         "turn-imports-only-lower-layers: src/turn/regions.ts → src/auth/verify.ts",
         "calls-imports-only-lower-layers: src/calls/machine.ts → src/push/jobs.ts",
         "devices-imports-only-lower-layers: src/devices/store.ts → src/api.ts",
+        "metrics-imports-only-lower-layers: src/metrics/recorder.ts → src/devices/store.ts",
+        "turn-imports-only-lower-layers: src/turn/ice.ts → src/ops/stats.ts",
         "no-circular: src/a.ts → src/b.ts",
         "sdk-imports-nothing-of-the-server: client/src/index.ts → src/platform/config.ts",
         "sdk-imports-nothing-of-the-server: client/src/index.ts → src/calls/protocol.ts",

@@ -1,5 +1,6 @@
 import type { Page } from "playwright-core";
 import { startWrangler, type Running } from "../../node/support/processes";
+import { hs256Token } from "../../node/support/tokens";
 import { launchIn, type Browser } from "./browser";
 import { buildTopology, createNamespace, inNamespace } from "./network";
 
@@ -88,6 +89,16 @@ export async function withAliceAndBob(internet: string, scenario: number, test: 
   } finally {
     await world.close();
   }
+}
+
+/** Opens the demo page and signs in as `userId` with a dev token, waiting for the line to open. */
+export async function signInToDemo(page: Page, userId: string): Promise<void> {
+  await page.goto(`${ORIGIN}/demo/`, { timeout: 15_000 });
+  await page.evaluate(
+    ([user, jwt]) => (globalThis as unknown as { demo: { signIn(userId: string, token: string): Promise<void> } }).demo.signIn(user!, jwt!),
+    [userId, await hs256Token(JWT_SECRET, userId)],
+  );
+  await page.waitForFunction(() => (globalThis as unknown as { demo: { line?: { state: string } } }).demo.line?.state === "open", null, { timeout: 10_000, polling: 100 });
 }
 
 /** What each page's demo logged, to tell a line problem from a call one. */
