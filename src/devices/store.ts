@@ -73,6 +73,15 @@ function fromMetadata(userId: string, deviceId: string, meta: DeviceMetadata): D
   };
 }
 
+/**
+ * APNs tokens are hex, which clients write in either case: one phone's token in upper case and in
+ * lower case must be one token (one reverse-index key, one owner), so they are stored lower-case.
+ */
+function withCanonicalTokens(registration: DeviceRegistration): DeviceRegistration {
+  if (registration.provider !== "apns") return registration;
+  return { ...registration, token: registration.token.toLowerCase(), ...(registration.voipToken ? { voipToken: registration.voipToken.toLowerCase() } : {}) };
+}
+
 /** The most devices a user keeps: registering one more removes the least recently updated. */
 export const MAX_DEVICES_PER_USER = 20;
 
@@ -91,7 +100,7 @@ export async function registerDevice(
   const existing = await kv.get<Device>(await deviceKey(userId, deviceId), "json");
   const timestamp = now.toISOString();
   const device: Device = {
-    ...registration,
+    ...withCanonicalTokens(registration),
     ...(registration.provider === "apns" ? { environment: registration.environment ?? "production" } : {}),
     deviceId,
     userId,

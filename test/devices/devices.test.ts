@@ -110,6 +110,20 @@ describe("isolation and ownership", () => {
   });
 });
 
+describe("APNs token case", () => {
+  it("reads one hex token in upper and lower case as one token: lower-case stored, moved rather than doubled", async () => {
+    const [kate, liam] = [user("kate"), user("liam")];
+    const [token, voip] = [apnsToken(30).replace(/a/g, "b"), apnsToken(31).replace(/a/g, "c")];
+    const upper = await api(kate, "PUT", "/v1/devices/iphone", { provider: "apns", token: token.toUpperCase(), voipToken: voip.toUpperCase(), platform: "ios" });
+    expect(upper.status).toBe(201);
+    expect(await listDevices(env.DEVICES, kate)).toEqual([expect.objectContaining({ token, voipToken: voip })]);
+    // The same phone, its token written in lower case, under another user: it moves there.
+    expect((await api(liam, "PUT", "/v1/devices/iphone", { provider: "apns", token, voipToken: voip, platform: "ios" })).status).toBe(201);
+    expect(await listDevices(env.DEVICES, kate)).toEqual([]);
+    expect((await listDevices(env.DEVICES, liam)).map((device) => device.token)).toEqual([token]);
+  });
+});
+
 describe("removeDeadToken", () => {
   it("removes the device whose token a provider reported dead, unless it re-registered since", async () => {
     const ivy = user("ivy");
