@@ -24,6 +24,7 @@ export class CallRoom extends Room {
 
 export { ApnsProviderToken } from "./push/apns-auth";
 export { UserLine } from "./calls/line";
+export { DeviceRoster } from "./devices/roster";
 
 /** The dead-letter queue's name, as in wrangler.toml. */
 const PUSH_DEAD_LETTER_QUEUE = "secureconnect-push-dlq";

@@ -37,7 +37,7 @@ export const deviceRoutes = newRouter()
     }),
     async (c) => {
       const { deviceId } = c.req.valid("param");
-      const { device, created } = await registerDevice(c.env.DEVICES, c.var.principal.userId, deviceId, c.req.valid("json"), new Date());
+      const { device, created } = await registerDevice(c.env, c.var.principal.userId, deviceId, c.req.valid("json"), new Date());
       return c.json(publicDevice(device), created ? 201 : 200);
     },
   )
@@ -67,7 +67,7 @@ export const deviceRoutes = newRouter()
       responses: { 204: { description: "Removed" }, 401: unauthorized, 404: errorContent("No such device"), 429: tooMany },
     }),
     async (c) => {
-      const removed = await deleteDevice(c.env.DEVICES, c.var.principal.userId, c.req.valid("param").deviceId);
+      const removed = await deleteDevice(c.env, c.var.principal.userId, c.req.valid("param").deviceId);
       if (!removed) throw new ApiError("not_found", "no such device");
       return c.body(null, 204);
     },

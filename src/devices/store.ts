@@ -1,6 +1,9 @@
 import { base64url } from "../platform/ids";
-import { log } from "../platform/log";
 import type { Device, DeviceRegistration, Provider } from "./device";
+import { announceRemoval } from "./removal";
+import { MAX_DEVICES_PER_USER, type DeviceRoster } from "./roster";
+
+export { MAX_DEVICES_PER_USER };
 
 /**
  * Push devices in Workers KV, one key per device, never a shared list:
@@ -11,8 +14,13 @@ import type { Device, DeviceRegistration, Provider } from "./device";
  * where `<user>` is {@link userKeyPart}. So registrations never race each other (no
  * read-modify-write of a list), one `list({prefix: "dev:<user>:"})` gives every device of a user
  * with its tokens (metadata, ≤ 1024 bytes), and a token can be traced back to its device when it
- * moves to another user.
+ * moves to another user. Which devices a user keeps (the cap) is decided by the user's
+ * {@link DeviceRoster} (roster.ts), not by listing KV; every removal is announced on the push
+ * queue (removal.ts), whose consumer takes the device out of its topics.
  */
+
+/** What the device store works with: KV (the devices), the users' rosters, the push queue (clean-up). */
+export type DeviceBindings = Pick<Env, "DEVICES" | "DEVICE_ROSTERS" | "PUSH_QUEUE">;
 
 /** What fan-out needs, in the key's metadata (short names: the limit is 1024 bytes). */
 interface DeviceMetadata {
@@ -82,21 +90,21 @@ function withCanonicalTokens(registration: DeviceRegistration): DeviceRegistrati
   return { ...registration, token: registration.token.toLowerCase(), ...(registration.voipToken ? { voipToken: registration.voipToken.toLowerCase() } : {}) };
 }
 
-/** The most devices a user keeps: registering one more removes the least recently updated. */
-export const MAX_DEVICES_PER_USER = 20;
-
 /**
  * Registers or updates a device (idempotent). A token registered before under another user or
- * device is taken away from there; a new device beyond {@link MAX_DEVICES_PER_USER} evicts the
- * user's least recently updated ones. Returns the device and whether it is new.
+ * device is taken away from there; the user's roster then admits the device and names the least
+ * recently updated ones to evict beyond {@link MAX_DEVICES_PER_USER}. The device is written to KV
+ * before it is admitted, so an eviction decided by a later admission always lands after it.
+ * Returns the device and whether it is new.
  */
 export async function registerDevice(
-  kv: KVNamespace,
+  env: DeviceBindings,
   userId: string,
   deviceId: string,
   registration: DeviceRegistration,
   now: Date,
 ): Promise<{ device: Device; created: boolean }> {
+  const kv = env.DEVICES;
   const existing = await kv.get<Device>(await deviceKey(userId, deviceId), "json");
   const timestamp = now.toISOString();
   const device: Device = {
@@ -115,31 +123,28 @@ export async function registerDevice(
     const previous = await kv.get(key);
     if (previous && previous !== owner) {
       const [oldUser, oldDevice] = previous.split("\n") as [string, string];
-      await removeIfToken(kv, oldUser, oldDevice, token);
+      await removeIfToken(env, oldUser, oldDevice, token);
     }
     await kv.put(key, owner);
   }
   if (existing && existing.token !== device.token) await kv.delete(await tokenKey(existing.provider, existing.token));
   if (existing?.voipToken && existing.voipToken !== device.voipToken) await kv.delete(await tokenKey("apns-voip", existing.voipToken));
-  if (!existing) await makeRoomForOneMore(kv, userId, deviceId);
   await kv.put(await deviceKey(userId, deviceId), JSON.stringify(device), { metadata: toMetadata(device) });
+  let evict: string[];
+  try {
+    evict = await (await roster(env, userId)).admit(deviceId, timestamp, () => listDevices(kv, userId));
+  } catch (error) {
+    // Not admitted, so not counted against the cap: a new device must not stay in KV.
+    if (!existing) await deleteDevice(env, userId, deviceId, { rostered: false }).catch(() => undefined);
+    throw error;
+  }
+  for (const evicted of evict) await deleteDevice(env, userId, evicted, { rostered: false });
   return { device, created: !existing };
 }
 
-/**
- * Removes the user's least recently updated devices until one more fits under the cap. KV lists
- * are eventually consistent, so registrations racing each other may overshoot by a device or
- * two for a moment; the next new device trims back to the cap.
- */
-async function makeRoomForOneMore(kv: KVNamespace, userId: string, newDeviceId: string): Promise<void> {
-  const others = (await listDevices(kv, userId)).filter((device) => device.deviceId !== newDeviceId);
-  const excess = others.length - (MAX_DEVICES_PER_USER - 1);
-  if (excess <= 0) return;
-  const oldestFirst = others.sort((a, b) => a.updatedAt.localeCompare(b.updatedAt) || a.deviceId.localeCompare(b.deviceId));
-  for (const device of oldestFirst.slice(0, excess)) {
-    await deleteDevice(kv, userId, device.deviceId);
-    log("info", "device_evicted", { deviceId: device.deviceId, updatedAt: device.updatedAt, cap: MAX_DEVICES_PER_USER });
-  }
+/** The user's {@link DeviceRoster}. */
+async function roster(env: DeviceBindings, userId: string) {
+  return env.DEVICE_ROSTERS.get(env.DEVICE_ROSTERS.idFromName(await userKeyPart(userId)));
 }
 
 /** Every device of `userId`, from one `list` per 1000 devices (metadata only, no value reads). */
@@ -161,17 +166,32 @@ export async function listMetadata<M>(kv: KVNamespace, prefix: string): Promise<
   return keys;
 }
 
+/** The device a token is registered to now, from the reverse index; null when none is. */
+export async function tokenOwner(kv: KVNamespace, provider: Provider, token: string): Promise<{ userId: string; deviceId: string } | null> {
+  const owner = await kv.get(await tokenKey(provider, token));
+  if (!owner) return null;
+  const [userId, deviceId] = owner.split("\n") as [string, string];
+  return { userId, deviceId };
+}
+
 export async function getDevice(kv: KVNamespace, userId: string, deviceId: string): Promise<Device | null> {
   return kv.get<Device>(await deviceKey(userId, deviceId), "json");
 }
 
-/** Removes a device and its reverse-index entries; false if there was none. */
-export async function deleteDevice(kv: KVNamespace, userId: string, deviceId: string): Promise<boolean> {
+/**
+ * Removes a device and its reverse-index entries, tells its roster (unless the roster itself
+ * evicted it: `rostered: false`), and announces the removal so its topic memberships go too;
+ * false if there was none. Four KV operations at most (a read, three deletes).
+ */
+export async function deleteDevice(env: DeviceBindings, userId: string, deviceId: string, options: { rostered?: boolean } = {}): Promise<boolean> {
+  const kv = env.DEVICES;
   const device = await getDevice(kv, userId, deviceId);
   if (!device) return false;
   await kv.delete(await deviceKey(userId, deviceId));
   await kv.delete(await tokenKey(device.provider, device.token));
   if (device.voipToken) await kv.delete(await tokenKey("apns-voip", device.voipToken));
+  if (options.rostered !== false) await (await roster(env, userId)).forget(deviceId);
+  await announceRemoval(env.PUSH_QUEUE, device);
   return true;
 }
 
@@ -181,12 +201,13 @@ export async function deleteDevice(kv: KVNamespace, userId: string, deviceId: st
  * the device; a dead main token removes the device.
  */
 export async function removeDeadToken(
-  kv: KVNamespace,
+  env: DeviceBindings,
   userId: string,
   deviceId: string,
   token: string,
   reportedAt?: Date,
 ): Promise<"removed" | "kept"> {
+  const kv = env.DEVICES;
   const device = await getDevice(kv, userId, deviceId);
   if (!device) return "kept";
   if (reportedAt && Date.parse(device.updatedAt) > reportedAt.getTime()) return "kept";
@@ -197,11 +218,11 @@ export async function removeDeadToken(
     return "removed";
   }
   if (device.token !== token) return "kept";
-  await deleteDevice(kv, userId, deviceId);
+  await deleteDevice(env, userId, deviceId);
   return "removed";
 }
 
-async function removeIfToken(kv: KVNamespace, userId: string, deviceId: string, token: string): Promise<void> {
-  const device = await getDevice(kv, userId, deviceId);
-  if (device && (device.token === token || device.voipToken === token)) await removeDeadToken(kv, userId, deviceId, token);
+async function removeIfToken(env: DeviceBindings, userId: string, deviceId: string, token: string): Promise<void> {
+  const device = await getDevice(env.DEVICES, userId, deviceId);
+  if (device && (device.token === token || device.voipToken === token)) await removeDeadToken(env, userId, deviceId, token);
 }

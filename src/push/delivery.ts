@@ -21,7 +21,7 @@ export async function deliverToDevice(push: PushContext, notification: PushNotif
       : await provider.send(notification, device);
   const result: DeviceResult = { ...sent, provider: provider.mode === "log" ? "log" : provider.name };
   if (result.status === "dead") {
-    await removeDeadToken(push.env.DEVICES, device.userId, device.deviceId, result.token, result.reportedAt);
+    await removeDeadToken(push.env, device.userId, device.deviceId, result.token, result.reportedAt);
   }
   // Successes are counted by the caller, not logged one by one: a fan-out to 1000 devices would
   // otherwise write 1000 lines. Anything else is logged with what an operator needs.

@@ -53,6 +53,7 @@ export async function fanOutTopicPage(push: PushContext, job: TopicMembersJob): 
         userId: member.userId,
         deviceId: member.deviceId,
           ...(job.onlyProvider ? { onlyProvider: job.onlyProvider } : {}),
+          ...(member.generation ? { generation: member.generation } : {}),
         } satisfies PushJob,
       })),
     );

@@ -1,6 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { requireScope } from "../auth/middleware";
 import { bearerSecurity, errorContent, jsonContent, newRouter } from "../platform/http";
+import { limitPerUser } from "../platform/request-limits";
 import { checkPush, PushCheckQuerySchema, PushCheckSchema } from "./check";
 import { pushContext } from "./context";
 import { SendRequestSchema, SendResultSchema, sendPush } from "./send";
@@ -16,11 +17,16 @@ const membershipRoute = (action: "subscribe" | "unsubscribe") =>
     tags,
     summary: `${action === "subscribe" ? "Subscribe" : "Unsubscribe"} some of the token subject's own devices ${action === "subscribe" ? "to" : "from"} a topic (scope push:send)`,
     security: bearerSecurity,
+    middleware: [limitPerUser("topicWrites")] as const,
     request: {
       params: z.object({ topic: TopicSchema.openapi({ param: { name: "topic", in: "path" }, example: "news" }) }),
       body: { content: { "application/json": { schema: MembershipSchema } }, required: true },
     },
-    responses: { 200: jsonContent(MembershipResultSchema, "Per-device results"), ...failures },
+    responses: {
+      200: jsonContent(MembershipResultSchema, "Per-device results"),
+      ...failures,
+      429: errorContent("Too many topic membership changes by this user (30 a minute); see retry-after"),
+    },
   });
 
 /**

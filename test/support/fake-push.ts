@@ -162,7 +162,7 @@ export async function startFakePush(options: { latencyMs?: number } = {}): Promi
       const ok = accessTokens.has(authorization.replace(/^Bearer /, "")) && headers.access_token_auth === "true";
       const valid = typeof body.to === "string" && body.to.startsWith("/topics/") && Array.isArray(body.registration_tokens) && body.registration_tokens.length <= 1000;
       const status = !ok ? 401 : !valid ? 400 : 200;
-      record({ kind: "iid", target: body.to ?? "", authorization, headers, body, status });
+      record({ kind: "iid", target: body.to ?? "", authorization, headers, body: { ...body, action: iid[1] }, status });
       if (status !== 200) return answer(response, status, { error: status === 401 ? "Unauthorized" : "InvalidRequest" });
       return answer(response, 200, { results: body.registration_tokens!.map((token) => (scripted(`iid:${token}`)?.body as object) ?? {}) });
     }

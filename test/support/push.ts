@@ -33,11 +33,11 @@ export const apnsToken = () => Array.from(crypto.getRandomValues(new Uint8Array(
 
 /** Registers an Android (FCM) device for `userId` straight in KV. */
 export async function android(userId: string, token = fcmToken()): Promise<Device> {
-  return (await registerDevice(env.DEVICES, userId, `android-${crypto.randomUUID().slice(0, 6)}`, { provider: "fcm", token, platform: "android" }, new Date())).device;
+  return (await registerDevice(env, userId, `android-${crypto.randomUUID().slice(0, 6)}`, { provider: "fcm", token, platform: "android" }, new Date())).device;
 }
 
 /** Registers an iPhone (APNs, sandbox unless said otherwise, with a VoIP token unless not) for `userId` straight in KV. */
 export async function iphone(userId: string, withVoip = true, registeredAt = new Date(), environment: "production" | "sandbox" = "sandbox"): Promise<Device> {
   const registration = { provider: "apns" as const, token: apnsToken(), platform: "ios" as const, environment, ...(withVoip ? { voipToken: apnsToken() } : {}) };
-  return (await registerDevice(env.DEVICES, userId, `iphone-${crypto.randomUUID().slice(0, 6)}`, registration, registeredAt)).device;
+  return (await registerDevice(env, userId, `iphone-${crypto.randomUUID().slice(0, 6)}`, registration, registeredAt)).device;
 }

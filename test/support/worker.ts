@@ -9,7 +9,7 @@ import type { CallNotice, Notifier } from "../../src/calls/call-notice";
 import { CallRoom as Room } from "../../src/calls/room";
 import { QueueNotifier } from "../../src/push/queue-notifier";
 
-export { ApnsProviderToken, default, UserLine } from "../../src/index";
+export { ApnsProviderToken, default, DeviceRoster, UserLine } from "../../src/index";
 
 /** A notifier that remembers every notice it accepts, then passes it on; it can be told to fail. */
 class RecordingNotifier implements Notifier {
