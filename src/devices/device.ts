@@ -10,6 +10,22 @@ const APNS_TOKEN = /^[0-9a-fA-F]{64,200}$/;
 // FCM registration tokens are opaque: today ~160 characters of base64url plus ':' and '-'.
 const FCM_TOKEN = /^[A-Za-z0-9_:\-.]{64,600}$/;
 
+/**
+ * The app a device belongs to, of those the deployment serves (push/apps.ts): `default` is the one
+ * app of `FCM_SERVICE_ACCOUNT` and `APNS_*`, what every device without an `app` is.
+ */
+export const DEFAULT_APP = "default";
+export const AppIdSchema = z.string().regex(/^[a-z0-9][a-z0-9-]{0,31}$/, "app ids are 1 to 32 of a-z 0-9 - (starting with a letter or digit)");
+
+/**
+ * Which apps the deployment serves, as the push layer knows them: why a device of `provider` may
+ * not register with `app` (naming it), or undefined when it may. The HTTP app hands one to
+ * {@link deviceRoutes}.
+ */
+export interface AppCatalog {
+  refusal(env: Env, app: string, provider: Provider): string | undefined;
+}
+
 export const DeviceIdSchema = z.string().regex(/^[A-Za-z0-9_.:-]{1,128}$/, "device ids are 1 to 128 letters, digits, _ . : -");
 
 export const DeviceRegistrationSchema = z
@@ -19,7 +35,12 @@ export const DeviceRegistrationSchema = z
     platform: Platform,
     voipToken: z.string().regex(APNS_TOKEN, "must be an APNs token (hex)").optional(),
     environment: ApnsEnvironment.optional(),
-    appId: z.string().regex(/^[A-Za-z0-9_.-]{1,100}$/, "app ids are 1 to 100 letters, digits, _ . -").optional(),
+    appId: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]{1,100}$/, "app ids are 1 to 100 letters, digits, _ . -")
+      .optional()
+      .openapi({ description: "Free-form label of the client's own (stored and shown, never interpreted)" }),
+    app: AppIdSchema.optional().openapi({ description: `The app whose push credentials reach this device (PUSH_APPS); default "${DEFAULT_APP}"`, example: DEFAULT_APP }),
   })
   .strict()
   .superRefine((device, ctx) => {
@@ -51,6 +72,8 @@ export const DeviceSchema = z.object({
   voipToken: z.string().optional(),
   environment: ApnsEnvironment.optional(),
   appId: z.string().optional(),
+  // Absent on devices stored before apps existed: they are the default app's.
+  app: z.string().default(DEFAULT_APP),
   createdAt: z.string(),
   updatedAt: z.string(),
 });

@@ -2,7 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { ApiError } from "../platform/errors";
 import { bearerSecurity, errorContent, jsonContent, newRouter } from "../platform/http";
 import { limitPerUser } from "../platform/request-limits";
-import { DeviceIdSchema, DeviceRegistrationSchema, publicDevice, PublicDeviceSchema } from "./device";
+import { DEFAULT_APP, DeviceIdSchema, DeviceRegistrationSchema, publicDevice, PublicDeviceSchema, type AppCatalog } from "./device";
 import { deleteDevice, listDevices, registerDevice } from "./store";
 
 const DeviceParam = z.object({
@@ -13,8 +13,12 @@ const tags = ["Devices"];
 const unauthorized = errorContent("Missing or invalid bearer token");
 const tooMany = errorContent("Too many device changes by this user (30 a minute); see retry-after");
 
-/** The caller's own push devices (section 5.1), stored in KV by store.ts. */
-export const deviceRoutes = newRouter()
+/**
+ * The caller's own push devices (section 5.1), stored in KV by store.ts. `apps` says which apps a
+ * device may name (push/apps.ts knows them; the devices layer does not import push).
+ */
+export const deviceRoutes = (apps: AppCatalog) =>
+  newRouter()
   .openapi(
     createRoute({
       method: "put",
@@ -37,7 +41,10 @@ export const deviceRoutes = newRouter()
     }),
     async (c) => {
       const { deviceId } = c.req.valid("param");
-      const { device, created } = await registerDevice(c.env, c.var.principal.userId, deviceId, c.req.valid("json"), new Date());
+      const registration = c.req.valid("json");
+      const refusal = apps.refusal(c.env, registration.app ?? DEFAULT_APP, registration.provider);
+      if (refusal) throw new ApiError("invalid_request", `invalid json: app ${refusal}`, { details: { issues: [{ path: "json.app", message: refusal }] } });
+      const { device, created } = await registerDevice(c.env, c.var.principal.userId, deviceId, registration, new Date());
       return c.json(publicDevice(device), created ? 201 : 200);
     },
   )

@@ -1,5 +1,5 @@
 import { base64url } from "../platform/ids";
-import type { Device, DeviceRegistration, Provider } from "./device";
+import { DEFAULT_APP, type Device, type DeviceRegistration, type Provider } from "./device";
 import { announceRemoval } from "./removal";
 import { MAX_DEVICES_PER_USER, type DeviceRoster } from "./roster";
 
@@ -30,6 +30,8 @@ interface DeviceMetadata {
   v?: string;
   e?: Device["environment"];
   a?: string;
+  /** The app, when not the default one. */
+  ap?: string;
   c: string;
   u: string;
 }
@@ -61,6 +63,7 @@ function toMetadata(device: Device): DeviceMetadata {
     ...(device.voipToken ? { v: device.voipToken } : {}),
     ...(device.environment ? { e: device.environment } : {}),
     ...(device.appId ? { a: device.appId } : {}),
+    ...(device.app !== DEFAULT_APP ? { ap: device.app } : {}),
     c: device.createdAt,
     u: device.updatedAt,
   };
@@ -76,6 +79,7 @@ function fromMetadata(userId: string, deviceId: string, meta: DeviceMetadata): D
     ...(meta.v ? { voipToken: meta.v } : {}),
     ...(meta.e ? { environment: meta.e } : {}),
     ...(meta.a ? { appId: meta.a } : {}),
+    app: meta.ap ?? DEFAULT_APP,
     createdAt: meta.c,
     updatedAt: meta.u,
   };
@@ -105,10 +109,11 @@ export async function registerDevice(
   now: Date,
 ): Promise<{ device: Device; created: boolean }> {
   const kv = env.DEVICES;
-  const existing = await kv.get<Device>(await deviceKey(userId, deviceId), "json");
+  const existing = await getDevice(kv, userId, deviceId);
   const timestamp = now.toISOString();
   const device: Device = {
     ...withCanonicalTokens(registration),
+    app: registration.app ?? DEFAULT_APP,
     ...(registration.provider === "apns" ? { environment: registration.environment ?? "production" } : {}),
     deviceId,
     userId,
@@ -175,7 +180,8 @@ export async function tokenOwner(kv: KVNamespace, provider: Provider, token: str
 }
 
 export async function getDevice(kv: KVNamespace, userId: string, deviceId: string): Promise<Device | null> {
-  return kv.get<Device>(await deviceKey(userId, deviceId), "json");
+  const device = await kv.get<Omit<Device, "app"> & { app?: string }>(await deviceKey(userId, deviceId), "json");
+  return device && { ...device, app: device.app ?? DEFAULT_APP };
 }
 
 /**

@@ -53,7 +53,7 @@ export async function consumePushBatch(batch: MessageBatch<unknown>, env: Env): 
         message.ack();
         return;
       }
-      const result = job.type === "topic" ? await sendToTopic(push, job.notification, job.topic) : await deliverJob(push, job, message.attempts);
+      const result = job.type === "topic" ? await sendToTopic(push, job.notification, job.topic, job.app) : await deliverJob(push, job, message.attempts);
       if (result?.status === "retry") message.retry({ delaySeconds: retryDelaySeconds(attempt, result.retryAfterSeconds) });
       else message.ack();
     } catch (error) {
@@ -69,6 +69,7 @@ async function deliverJob(push: PushContext, job: DeliverJob, queueAttempts: num
   // Deleted since: nothing to send. Of another provider than asked: reached some other way. Of
   // another generation: a later device under the id of a topic member, which joined nothing.
   if (!device || (job.onlyProvider && device.provider !== job.onlyProvider)) return undefined;
+  if (job.reachedByTopics && push.provider(device.provider, device.app).topics) return undefined;
   if (job.generation && device.createdAt !== job.generation) return undefined;
   return deliverToDevice(push, job.notification, device);
 }

@@ -11,7 +11,7 @@ import { MAX_ATTEMPTS } from "./outcome";
  *   fanout {notification, userIds} ──▶ deliver {notification, userId, deviceId, device} × N
  *   deliver ──▶ FCM / APNs (or the log provider) ──▶ delivered | dead (token removed)
  *                                                  | retry (queue retry with back-off) | failed
- *   topic {notification, topic} ──▶ FCM topic message (a retry of /v1/push/send's topic send)
+ *   topic {notification, topic, app?} ──▶ one app's FCM topic message (a retry of /v1/push/send's topic send)
  *   topic-members {notification, topic, cursor?} ──▶ deliver × (one KV page) + topic-members {next cursor}
  *   device-removed {device, cursor?} ──▶ forget-membership × (one KV page of its topics) + device-removed {next cursor}
  *   forget-membership {device, topic} ──▶ its two KV keys, and its FCM token at the Instance ID API
@@ -52,19 +52,24 @@ export const PushJobSchema = z.discriminatedUnion("type", [
     deviceId: z.string(),
     // The device as the fan-out listed it, so a first attempt needs no KV read (retries re-read).
     device: DeviceSchema.optional(),
-    // Only a device of this provider gets it (a topic's APNs members, when FCM reaches the rest itself).
+    // A topic's member: skipped when its provider has topics (its app's FCM sent it the topic message).
+    reachedByTopics: z.literal(true).optional(),
+    // Jobs queued before apps existed: only a device of this provider gets it.
     onlyProvider: z.enum(["fcm", "apns"]).optional(),
     // Only the device of this generation (`createdAt`) gets it: a topic member, not a later device under its id.
     generation: z.string().optional(),
     priorAttempts: PriorAttempts,
   }),
-  z.object({ type: z.literal("topic"), notification: NotificationSchema, topic: z.string(), priorAttempts: PriorAttempts }),
+  // A retry of one app's FCM topic message (absent: the default app).
+  z.object({ type: z.literal("topic"), notification: NotificationSchema, topic: z.string(), app: z.string().optional(), priorAttempts: PriorAttempts }),
   z.object({
     type: z.literal("topic-members"),
     notification: NotificationSchema,
     topic: z.string(),
     // Where in the topic's KV listing this job starts (absent: the beginning).
     cursor: z.string().optional(),
+    reachedByTopics: z.literal(true).optional(),
+    // Jobs queued before apps existed (see deliver).
     onlyProvider: z.enum(["fcm", "apns"]).optional(),
   }),
   DeviceRemovedJobSchema,

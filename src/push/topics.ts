@@ -69,7 +69,7 @@ export async function changeMembership(
 ): Promise<MembershipResult> {
   const kv = push.env.DEVICES;
   // At most 20 devices: a read and (subscribing) a list each, two writes each, and one Instance
-  // ID call for all the FCM devices. A get, not a list: a device registered a moment ago is found.
+  // ID call for each app's FCM devices. A get, not a list: a device registered a moment ago is found.
   const found = await Promise.all(
     [...new Set(deviceIds)].map(async (deviceId) => {
       const device = await getDevice(kv, userId, deviceId);
@@ -78,10 +78,12 @@ export async function changeMembership(
     }),
   );
   const joining = found.flatMap(({ device, full }) => (device && !full ? [device] : []));
-  const fcmDevices = joining.filter((device) => device.provider === "fcm");
+  // Each app's FCM devices at its own Firebase project: topics are per project.
   const fcmResults = new Map<string, { ok: boolean; reason?: string }>();
-  const fcmTopics = push.provider("fcm").topics;
-  if (fcmTopics && fcmDevices.length > 0) {
+  for (const app of new Set(joining.map((device) => device.app))) {
+    const fcmDevices = joining.filter((device) => device.provider === "fcm" && device.app === app);
+    const fcmTopics = push.provider("fcm", app).topics;
+    if (!fcmTopics || fcmDevices.length === 0) continue;
     const results = await fcmTopics.change(topic, fcmDevices.map((device) => device.token), action === "subscribe" ? "add" : "remove");
     fcmDevices.forEach((device, i) => fcmResults.set(device.deviceId, results[i]!));
   }
@@ -143,7 +145,7 @@ export async function forgetMembership(push: PushContext, job: ForgetMembershipJ
     await kv.delete(await memberKey(topic, device));
     await kv.delete(membership);
   }
-  const fcmTopics = device.provider === "fcm" ? push.provider("fcm").topics : undefined;
+  const fcmTopics = device.provider === "fcm" ? push.provider("fcm", device.app).topics : undefined;
   if (!fcmTopics) return "done";
   const owner = await tokenOwner(kv, "fcm", device.token);
   if (owner && (await kv.get(await membershipKey(owner, topic))) !== null) return "done";

@@ -8,7 +8,7 @@
  * configuration and a hanging provider each reported on their own provider, without secrets.
  * Not covered: real Google and Apple, HTTP/2 to APNs (deployed Workers only), an APNs relay.
  */
-import { env } from "cloudflare:workers";
+import { env as testEnv } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { app } from "../../src/api";
 import { PROBE_APNS_TOKEN } from "../../src/push/apns";
@@ -19,6 +19,9 @@ import { fakeUrl, received, script } from "../support/push";
 import { authHeader } from "../support/tokens";
 
 const PATH = "/v1/admin/push/check";
+
+// The default app alone: the second app of the test env (PUSH_APPS) has its own suite in apps.test.ts.
+const env = { ...testEnv, PUSH_APPS: undefined } as unknown as Env;
 
 // Every check logs its result (and a refused provider token a warning): keep the output quiet.
 let logged: string[] = [];

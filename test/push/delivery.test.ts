@@ -414,7 +414,16 @@ describe("topics", () => {
     const topic = `alerts-${crypto.randomUUID().slice(0, 8)}`;
     await script(`topic:${topic}`, [{ ...fcmError(503, "UNAVAILABLE"), retryAfter: "1" }]);
     const result = await sendAsPusher({ topic, notification: { kind: "custom", title: "Storm" } }, 202);
-    expect(result.topic).toEqual({ name: topic, fcm: "retrying", reason: "UNAVAILABLE" });
+    // The second app's project sent its own topic message at once; the default app's is retried.
+    expect(result.topic).toEqual({
+      name: topic,
+      fcm: "retrying",
+      reason: "UNAVAILABLE",
+      apps: [
+        { app: "default", fcm: "retrying", reason: "UNAVAILABLE" },
+        { app: "second", fcm: "delivered" },
+      ],
+    });
     const [failed, delivered] = await receivedAtLeast(`topic:${topic}`, 2, 15_000);
     expect([failed!.status, delivered!.status]).toEqual([503, 200]);
     await new Promise((resolve) => setTimeout(resolve, 1500));
@@ -460,7 +469,7 @@ describe("topics", () => {
     expect(body<{ registration_tokens: string[] }>(added!).registration_tokens).toEqual([pixel.token]);
 
     const result = await sendAsPusher({ topic, notification: { kind: "custom", title: "Breaking" } }, 202);
-    expect(result.topic).toEqual({ name: topic, fcm: "delivered" });
+    expect(result.topic).toEqual({ name: topic, fcm: "delivered", apps: [{ app: "default", fcm: "delivered" }, { app: "second", fcm: "delivered" }] });
     expect(result.queued).toEqual({ users: 0, topicMembers: true });
     expect(body<FcmBody>((await received(`topic:${topic}`))[0]!).message.topic).toBe(topic);
     // The iPhone is reached through the queue; the Android only through FCM's topic message.

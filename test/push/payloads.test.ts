@@ -20,6 +20,7 @@ const iphone: Device = {
   token: "a".repeat(64),
   voipToken: "b".repeat(64),
   environment: "production",
+  app: "default",
   createdAt: "",
   updatedAt: "",
 };

@@ -1,0 +1,146 @@
+import { z } from "zod";
+import { AppIdSchema, DEFAULT_APP, type AppCatalog, type Provider as ProviderName } from "../devices/device";
+import { configSection, ConfigError, json, tryConfig } from "../platform/config";
+import {
+  ApnsKeyIdSchema,
+  ApnsKeySchema,
+  apnsConfig,
+  apnsFor,
+  apnsTransport,
+  ApnsTeamIdSchema,
+  BundleIdSchema,
+  fcmConfig,
+  fcmFor,
+  fcmUrls,
+  ServiceAccountSchema,
+  type ApnsConfig,
+  type FcmConfig,
+} from "./config";
+
+/**
+ * Several apps behind one deployment. The default app is configured as one app always was
+ * (`FCM_SERVICE_ACCOUNT`, `APNS_*`); every other app is one entry of `PUSH_APPS` (plain values,
+ * a `[vars]` table or a variable) and one secret with its keys:
+ *
+ *   PUSH_APPS = {"b2b": {"fcm": true, "apns": {"keyId": "ABC123DEFG", "teamId": "TEAM123456", "bundleId": "com.example.b2b"}}}
+ *   PUSH_APP_KEYS_B2B = {"fcmServiceAccount": {…the service-account JSON…}, "apnsKey": "-----BEGIN PRIVATE KEY-----…"}
+ *
+ * A provider an app declares but whose key is missing or malformed is *misconfigured*: that app's
+ * devices of that provider fail, naming the variable, and the push check says so; other apps and
+ * providers are untouched. Base URLs and the APNs relay are the deployment's, shared by all apps.
+ */
+
+const AppDeclarationSchema = z
+  .object({
+    fcm: z.literal(true).optional(),
+    apns: z.object({ keyId: ApnsKeyIdSchema, teamId: ApnsTeamIdSchema, bundleId: BundleIdSchema }).strict().optional(),
+  })
+  .strict();
+
+const PushAppsSection = z
+  .object({
+    PUSH_APPS: z.preprocess(
+      (value) => (typeof value === "string" && value.trim() === "" ? undefined : value),
+      json(
+        z
+          .record(AppIdSchema, AppDeclarationSchema)
+          .refine((apps) => !(DEFAULT_APP in apps), `must not declare "${DEFAULT_APP}": FCM_SERVICE_ACCOUNT and APNS_* configure it`),
+      ).optional(),
+    ),
+  })
+  .transform((env) => new Map<string, AppDeclaration>(Object.entries(env.PUSH_APPS ?? {})));
+
+type AppDeclaration = z.output<typeof AppDeclarationSchema>;
+
+/** The apps of `PUSH_APPS` and what each declares (the default app is not among them). */
+export const pushApps = configSection("push-apps", PushAppsSection);
+
+/** The secret holding an app's keys: `PUSH_APP_KEYS_` and the app id in upper case, `-` as `_`. */
+export const appKeysVariable = (app: string) => `PUSH_APP_KEYS_${app.toUpperCase().replaceAll("-", "_")}`;
+
+const AppKeysSchema = z.object({ fcmServiceAccount: ServiceAccountSchema.optional(), apnsKey: ApnsKeySchema.optional() }).strict();
+
+/** Every app this deployment serves: the default one first. */
+export function appIds(env: object): string[] {
+  const declared = tryConfig(pushApps, env);
+  return [DEFAULT_APP, ...(declared instanceof ConfigError ? [] : declared.keys())];
+}
+
+/**
+ * The credentials of `app` for `provider` (FCM or APNs): undefined for the default app without
+ * them (the log provider stands in), a {@link ConfigError} naming what to fix when they are
+ * missing or malformed.
+ */
+export function fcmCredentials(env: object, app: string): FcmConfig | undefined | ConfigError {
+  if (app === DEFAULT_APP) return tryConfig(fcmConfig, env);
+  const declared = declaration(env, app, "fcm");
+  if (declared instanceof ConfigError) return declared;
+  const keys = appKeys(env, app);
+  if (keys instanceof ConfigError) return keys;
+  if (!keys.fcmServiceAccount) return missing(app, "fcmServiceAccount", "fcm");
+  const urls = tryConfig(fcmUrls, env);
+  return urls instanceof ConfigError ? urls : fcmFor(keys.fcmServiceAccount, urls);
+}
+
+export function apnsCredentials(env: object, app: string): ApnsConfig | undefined | ConfigError {
+  if (app === DEFAULT_APP) return tryConfig(apnsConfig, env);
+  const declared = declaration(env, app, "apns");
+  if (declared instanceof ConfigError) return declared;
+  const keys = appKeys(env, app);
+  if (keys instanceof ConfigError) return keys;
+  if (!keys.apnsKey) return missing(app, "apnsKey", "apns");
+  const transport = tryConfig(apnsTransport, env);
+  return transport instanceof ConfigError ? transport : apnsFor({ key: keys.apnsKey, ...declared.apns! }, transport);
+}
+
+/**
+ * The devices layer's check of a registration's `app`: an app this deployment does not serve is
+ * refused by name; an app of `PUSH_APPS` takes devices only of the providers it declares (Web Push
+ * serves every app with the deployment's VAPID key).
+ */
+export const pushAppCatalog: AppCatalog = {
+  refusal(env, app, provider) {
+    if (app === DEFAULT_APP) return undefined;
+    const declared = pushApps(env);
+    const found = declared.get(app);
+    if (!found) return `unknown app "${app}": this deployment serves ${[DEFAULT_APP, ...declared.keys()].map((id) => `"${id}"`).join(", ")}`;
+    if (!found[provider]) return `app "${app}" has no ${provider} credentials (see PUSH_APPS)`;
+    return undefined;
+  },
+};
+
+function declaration(env: object, app: string, provider: ProviderName): AppDeclaration | ConfigError {
+  const declared = tryConfig(pushApps, env);
+  if (declared instanceof ConfigError) return declared;
+  const found = declared.get(app);
+  if (!found) return new ConfigError([{ variable: "PUSH_APPS", message: `does not declare app "${app}", which a device is registered with` }]);
+  if (!found[provider]) return new ConfigError([{ variable: "PUSH_APPS", message: `declares no ${provider} for app "${app}", which a device is registered with` }]);
+  return found;
+}
+
+const missing = (app: string, field: string, provider: string) =>
+  new ConfigError([{ variable: appKeysVariable(app), message: `has no ${field}, and PUSH_APPS declares ${provider} for app "${app}"` }]);
+
+// Each app's keys parsed once per env object, like the config sections.
+const parsedKeys = new WeakMap<object, Map<string, z.output<typeof AppKeysSchema> | ConfigError>>();
+
+function appKeys(env: object, app: string): z.output<typeof AppKeysSchema> | ConfigError {
+  let apps = parsedKeys.get(env);
+  if (!apps) {
+    apps = new Map();
+    parsedKeys.set(env, apps);
+  }
+  let keys = apps.get(app);
+  if (!keys) {
+    keys = parseKeys(appKeysVariable(app), (env as Record<string, unknown>)[appKeysVariable(app)], app);
+    apps.set(app, keys);
+  }
+  return keys;
+}
+
+function parseKeys(variable: string, raw: unknown, app: string): z.output<typeof AppKeysSchema> | ConfigError {
+  if (raw === undefined || (typeof raw === "string" && raw.trim() === "")) return new ConfigError([{ variable, message: `is not set: app "${app}" of PUSH_APPS has no keys` }]);
+  const parsed = json(AppKeysSchema).safeParse(raw);
+  if (parsed.success) return parsed.data;
+  return new ConfigError(parsed.error.issues.map((issue) => ({ variable, message: issue.path.length > 0 ? `${issue.path.join(".")}: ${issue.message}` : issue.message })));
+}
