@@ -14,7 +14,7 @@ export default defineConfig({
       {
         plugins: [
           cloudflareTest(({ inject }) => {
-            const fake = JSON.parse(inject<string>("pushFake")) as Record<string, string> & { secondApp: Record<string, string> };
+            const fake = JSON.parse(inject<string>("pushFake")) as Record<string, string> & { secondApp: Record<string, string>; vapid: Record<string, string> };
             return {
               wrangler: { configPath: "./wrangler.toml" },
               // src/index.ts, with call rooms that also record their notices (see the file).
@@ -35,6 +35,12 @@ export default defineConfig({
                   APNS_TEAM_ID: fake.apnsTeamId!,
                   APNS_BUNDLE_ID: fake.bundleId!,
                   APNS_BASE_URL: fake.url!,
+                  // Web Push: the fake push service's subscriptions (push.example.test), sent to the fake.
+                  VAPID_PUBLIC_KEY: fake.vapid.publicKey!,
+                  VAPID_PRIVATE_KEY: fake.vapid.privateKey!,
+                  VAPID_SUBJECT: "mailto:ops@example.com",
+                  WEBPUSH_BASE_URL: `${fake.url}/webpush`,
+                  WEBPUSH_PUSH_SERVICES: "push.example.test",
                   // A second app with its own Firebase project and APNs key (test/push/apps.test.ts).
                   PUSH_APPS: fake.secondApp.pushApps!,
                   [fake.secondApp.keysVariable!]: fake.secondApp.keys!,

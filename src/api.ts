@@ -9,7 +9,7 @@ import { corsForConfiguredOrigins } from "./platform/cors";
 import { ApiError, onError } from "./platform/errors";
 import { newRouter } from "./platform/http";
 import { limitAnonymous } from "./platform/request-limits";
-import { pushAppCatalog } from "./push/apps";
+import { registrationPolicy } from "./push/registration-policy";
 import { pushRoutes } from "./push/routes";
 import { turnRoutes } from "./turn/routes";
 
@@ -51,7 +51,7 @@ app.route("/", devRoutes);
 // Before the calls routes: `/v1/calls/ice-servers` must not be read as a call id.
 app.route("/v1", turnRoutes);
 app.route("/v1", callRoutes);
-app.route("/v1", deviceRoutes(pushAppCatalog));
+app.route("/v1", deviceRoutes(registrationPolicy));
 app.route("/v1", pushRoutes);
 serveOpenApi(app);
 

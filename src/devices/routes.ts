@@ -2,7 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { ApiError } from "../platform/errors";
 import { bearerSecurity, errorContent, jsonContent, newRouter } from "../platform/http";
 import { limitPerUser } from "../platform/request-limits";
-import { DEFAULT_APP, DeviceIdSchema, DeviceRegistrationSchema, publicDevice, PublicDeviceSchema, type AppCatalog } from "./device";
+import { DeviceIdSchema, DeviceRegistrationSchema, publicDevice, PublicDeviceSchema, type RegistrationPolicy } from "./device";
 import { deleteDevice, listDevices, registerDevice } from "./store";
 
 const DeviceParam = z.object({
@@ -14,10 +14,10 @@ const unauthorized = errorContent("Missing or invalid bearer token");
 const tooMany = errorContent("Too many device changes by this user (30 a minute); see retry-after");
 
 /**
- * The caller's own push devices (section 5.1), stored in KV by store.ts. `apps` says which apps a
- * device may name (push/apps.ts knows them; the devices layer does not import push).
+ * The caller's own push devices (section 5.1), stored in KV by store.ts. `policy` says which apps
+ * and push services a registration may name (the push layer knows them).
  */
-export const deviceRoutes = (apps: AppCatalog) =>
+export const deviceRoutes = (policy: RegistrationPolicy) =>
   newRouter()
   .openapi(
     createRoute({
@@ -42,8 +42,11 @@ export const deviceRoutes = (apps: AppCatalog) =>
     async (c) => {
       const { deviceId } = c.req.valid("param");
       const registration = c.req.valid("json");
-      const refusal = apps.refusal(c.env, registration.app ?? DEFAULT_APP, registration.provider);
-      if (refusal) throw new ApiError("invalid_request", `invalid json: app ${refusal}`, { details: { issues: [{ path: "json.app", message: refusal }] } });
+      const refusal = policy.refusal(c.env, registration);
+      if (refusal) {
+        const path = `json.${refusal.field}`;
+        throw new ApiError("invalid_request", `invalid json: ${path} ${refusal.message}`, { details: { issues: [{ path, message: refusal.message }] } });
+      }
       const { device, created } = await registerDevice(c.env, c.var.principal.userId, deviceId, registration, new Date());
       return c.json(publicDevice(device), created ? 201 : 200);
     },

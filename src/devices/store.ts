@@ -9,7 +9,7 @@ export { MAX_DEVICES_PER_USER };
  * Push devices in Workers KV, one key per device, never a shared list:
  *
  *   dev:<user>:<deviceId>            value: the whole {@link Device}; metadata: what fan-out needs
- *   tok:<provider>:<sha256(token)>   value: "<userId>\n<deviceId>" (reverse index)
+ *   tok:<provider>:<sha256(token)>   value: "<userId>\n<deviceId>" (reverse index; webpush: of the endpoint)
  *
  * where `<user>` is {@link userKeyPart}. So registrations never race each other (no
  * read-modify-write of a list), one `list({prefix: "dev:<user>:"})` gives every device of a user
@@ -32,6 +32,8 @@ interface DeviceMetadata {
   a?: string;
   /** The app, when not the default one. */
   ap?: string;
+  /** webpush: the subscription's keys (`t` is its endpoint). */
+  w?: { p: string; a: string };
   c: string;
   u: string;
 }
@@ -64,6 +66,7 @@ function toMetadata(device: Device): DeviceMetadata {
     ...(device.environment ? { e: device.environment } : {}),
     ...(device.appId ? { a: device.appId } : {}),
     ...(device.app !== DEFAULT_APP ? { ap: device.app } : {}),
+    ...(device.webpush ? { w: { p: device.webpush.p256dh, a: device.webpush.auth } } : {}),
     c: device.createdAt,
     u: device.updatedAt,
   };
@@ -80,18 +83,31 @@ function fromMetadata(userId: string, deviceId: string, meta: DeviceMetadata): D
     ...(meta.e ? { environment: meta.e } : {}),
     ...(meta.a ? { appId: meta.a } : {}),
     app: meta.ap ?? DEFAULT_APP,
+    ...(meta.w ? { webpush: { p256dh: meta.w.p, auth: meta.w.a } } : {}),
     createdAt: meta.c,
     updatedAt: meta.u,
   };
 }
 
 /**
- * APNs tokens are hex, which clients write in either case: one phone's token in upper case and in
- * lower case must be one token (one reverse-index key, one owner), so they are stored lower-case.
+ * What a registration stores. APNs tokens are hex, which clients write in either case: one
+ * phone's token in upper case and in lower case must be one token (one reverse-index key, one
+ * owner), so they are stored lower-case. A browser's subscription is stored as its endpoint (the
+ * token: what the reverse index and dead-subscription removal key on) and its keys.
  */
-function withCanonicalTokens(registration: DeviceRegistration): DeviceRegistration {
-  if (registration.provider !== "apns") return registration;
-  return { ...registration, token: registration.token.toLowerCase(), ...(registration.voipToken ? { voipToken: registration.voipToken.toLowerCase() } : {}) };
+function storedFields(registration: DeviceRegistration): Omit<Device, "deviceId" | "userId" | "createdAt" | "updatedAt"> {
+  const { subscription, token, voipToken, ...rest } = registration;
+  const app = registration.app ?? DEFAULT_APP;
+  // The registration schema requires a subscription for webpush and a token for the others.
+  if (subscription) return { ...rest, app, token: subscription.endpoint, webpush: subscription.keys };
+  if (registration.provider !== "apns") return { ...rest, app, token: token! };
+  return {
+    ...rest,
+    app,
+    token: token!.toLowerCase(),
+    environment: registration.environment ?? "production",
+    ...(voipToken ? { voipToken: voipToken.toLowerCase() } : {}),
+  };
 }
 
 /**
@@ -112,9 +128,7 @@ export async function registerDevice(
   const existing = await getDevice(kv, userId, deviceId);
   const timestamp = now.toISOString();
   const device: Device = {
-    ...withCanonicalTokens(registration),
-    app: registration.app ?? DEFAULT_APP,
-    ...(registration.provider === "apns" ? { environment: registration.environment ?? "production" } : {}),
+    ...storedFields(registration),
     deviceId,
     userId,
     createdAt: existing?.createdAt ?? timestamp,

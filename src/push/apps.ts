@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { AppIdSchema, DEFAULT_APP, type AppCatalog, type Provider as ProviderName } from "../devices/device";
+import { AppIdSchema, DEFAULT_APP, type Provider as ProviderName } from "../devices/device";
 import { configSection, ConfigError, json, tryConfig } from "../platform/config";
 import {
   ApnsKeyIdSchema,
@@ -94,22 +94,23 @@ export function apnsCredentials(env: object, app: string): ApnsConfig | undefine
 }
 
 /**
- * The devices layer's check of a registration's `app`: an app this deployment does not serve is
- * refused by name; an app of `PUSH_APPS` takes devices only of the providers it declares (Web Push
- * serves every app with the deployment's VAPID key).
+ * Why a device of `provider` may not register with `app`, naming it: an app the deployment does
+ * not serve; an app of `PUSH_APPS` without that provider's credentials (Web Push serves every app
+ * with the deployment's VAPID key). Undefined when it may.
  */
-export const pushAppCatalog: AppCatalog = {
-  refusal(env, app, provider) {
-    if (app === DEFAULT_APP) return undefined;
-    const declared = pushApps(env);
-    const found = declared.get(app);
-    if (!found) return `unknown app "${app}": this deployment serves ${[DEFAULT_APP, ...declared.keys()].map((id) => `"${id}"`).join(", ")}`;
-    if (!found[provider]) return `app "${app}" has no ${provider} credentials (see PUSH_APPS)`;
-    return undefined;
-  },
-};
+export function appRefusal(env: object, app: string, provider: ProviderName): string | undefined {
+  if (app === DEFAULT_APP || provider === "webpush") {
+    return app === DEFAULT_APP || pushApps(env).has(app) ? undefined : unknownApp(env, app);
+  }
+  const found = pushApps(env).get(app);
+  if (!found) return unknownApp(env, app);
+  if (!found[provider]) return `app "${app}" has no ${provider} credentials (see PUSH_APPS)`;
+  return undefined;
+}
 
-function declaration(env: object, app: string, provider: ProviderName): AppDeclaration | ConfigError {
+const unknownApp = (env: object, app: string) => `unknown app "${app}": this deployment serves ${appIds(env).map((id) => `"${id}"`).join(", ")}`;
+
+function declaration(env: object, app: string, provider: "fcm" | "apns"): AppDeclaration | ConfigError {
   const declared = tryConfig(pushApps, env);
   if (declared instanceof ConfigError) return declared;
   const found = declared.get(app);

@@ -10,8 +10,9 @@ import type { Provider } from "./providers";
  * `POST /v1/admin/push/check`: proves from where the Worker runs that each configured push
  * provider of every app accepts our credentials, without notifying anyone. Each provider brings its own probe
  * (fcm.ts: a fresh OAuth token and a `validate_only` message; apns.ts: a push to an all-zero
- * device token that only `400 BadDeviceToken` passes); this module runs them in parallel, bounds
- * each in time, and scrubs what they report.
+ * device token that only `400 BadDeviceToken` passes; webpush.ts: a VAPID JWT that verifies with
+ * the public key browsers subscribe with); this module runs them in parallel, bounds each in
+ * time, and scrubs what they report.
  */
 
 export const ProviderCheckSchema = z
@@ -25,7 +26,9 @@ export const ProviderCheckSchema = z
 
 export const PushCheckSchema = z
   .object({
-    providers: z.object({ fcm: ProviderCheckSchema, apns: ProviderCheckSchema }).openapi({ description: "The default app's providers" }),
+    providers: z
+      .object({ fcm: ProviderCheckSchema, apns: ProviderCheckSchema, webpush: ProviderCheckSchema })
+      .openapi({ description: "The default app's FCM and APNs, and the deployment's Web Push (VAPID)" }),
     apps: z
       .record(z.string(), z.object({ fcm: ProviderCheckSchema.optional(), apns: ProviderCheckSchema.optional() }))
       .optional()
@@ -66,9 +69,10 @@ export async function checkPush(push: PushContext, options: PushCheckOptions = {
   const check = (provider: Provider) => checkProvider(provider, push, apnsEnvironment, timeoutMs);
   const declared = tryConfig(pushApps, push.env);
   const named = declared instanceof ConfigError ? [] : [...declared];
-  const [fcm, apns, ...perApp] = await Promise.all([
+  const [fcm, apns, webpush, ...perApp] = await Promise.all([
     check(push.provider("fcm")),
     check(push.provider("apns")),
+    check(push.provider("webpush")),
     ...named.map(async ([app, declaration]) => {
       const [appFcm, appApns] = await Promise.all([
         declaration.fcm ? check(push.provider("fcm", app)) : undefined,
@@ -77,15 +81,16 @@ export async function checkPush(push: PushContext, options: PushCheckOptions = {
       return [app, { ...(appFcm ? { fcm: appFcm } : {}), ...(appApns ? { apns: appApns } : {}) }] as const;
     }),
   ]);
-  const providers = { fcm, apns };
+  const providers = { fcm, apns, webpush };
   const apps = Object.fromEntries(perApp);
   const appsProblem = declared instanceof ConfigError ? `provider misconfigured: check ${declared.variables.join(", ")}` : undefined;
-  const all = [fcm, apns, ...Object.values(apps).flatMap((checks) => Object.values(checks))];
+  const all = [fcm, apns, webpush, ...Object.values(apps).flatMap((checks) => Object.values(checks))];
   const ok = !appsProblem && all.every((check) => !check.configured || check.ok);
   log(ok ? "info" : "error", "push_check", {
     ok,
     fcm: summary(fcm),
     apns: summary(apns),
+    webpush: summary(webpush),
     ...(named.length > 0 ? { apps: Object.fromEntries(perApp.map(([app, checks]) => [app, Object.fromEntries(Object.entries(checks).map(([name, c]) => [name, summary(c)]))])) } : {}),
     ...(appsProblem ? { appsProblem } : {}),
   });

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { configSection, json, optionalText, SECRET_CHARACTERS, serviceUrl } from "../platform/config";
+import { configSection, json, list, optionalText, SECRET_CHARACTERS, serviceUrl } from "../platform/config";
 
 /** The fields of a Google service-account JSON that FCM needs. */
 export const ServiceAccountSchema = z.looseObject({
@@ -119,3 +119,59 @@ export const fcmUrls = configSection("fcm-urls", z.object(FcmUrls));
 export const apnsTransport = configSection("apns-transport", z.object(ApnsTransport).superRefine(checkTransport));
 export type FcmConfig = NonNullable<ReturnType<typeof fcmConfig>>;
 export type ApnsConfig = NonNullable<ReturnType<typeof apnsConfig>>;
+
+/** Unpadded base64url of exactly `bytes` bytes (`first`: the first byte's value, when fixed). */
+const base64urlKey = (bytes: number, what: string, first?: number) =>
+  z.string().refine((value) => {
+    if (!/^[A-Za-z0-9_-]+$/.test(value) || value.length % 4 === 1) return false;
+    const decoded = Uint8Array.from(atob(value.replaceAll("-", "+").replaceAll("_", "/")), (c) => c.charCodeAt(0));
+    return decoded.length === bytes && (first === undefined || decoded[0] === first);
+  }, `must be ${what} (base64url, as web-push generate-vapid-keys prints it)`);
+
+/**
+ * Web Push (RFC 8030) with VAPID (RFC 8292): the deployment's application-server key pair, or
+ * undefined when none is set (the log provider stands in). The public key is what browsers
+ * subscribe with (GET /v1/push/vapid-public-key); the subject is how push services reach the
+ * operator. `WEBPUSH_BASE_URL` (tests) sends every request to `<base>/<endpoint host><path>`.
+ */
+const WebPushSection = z
+  .object({
+    VAPID_PUBLIC_KEY: optionalText.pipe(base64urlKey(65, "an uncompressed P-256 public key (65 bytes)", 0x04).optional()),
+    VAPID_PRIVATE_KEY: optionalText.pipe(base64urlKey(32, "a P-256 private key (32 bytes)").optional()),
+    VAPID_SUBJECT: optionalText.pipe(z.string().regex(/^(mailto:[^\s@]+@[^\s@]+|https:\/\/\S+)$/, "must be a mailto: address or an https URL (RFC 8292)").optional()),
+    WEBPUSH_BASE_URL: optionalText.pipe(z.url({ protocol: /^https?$/ }).optional()),
+  })
+  .superRefine((env, ctx) => {
+    const vapid = [env.VAPID_PUBLIC_KEY, env.VAPID_PRIVATE_KEY, env.VAPID_SUBJECT];
+    if (vapid.some(Boolean) && !vapid.every(Boolean)) {
+      ctx.addIssue({ code: "custom", path: ["VAPID_PRIVATE_KEY"], message: "VAPID_PRIVATE_KEY, VAPID_PUBLIC_KEY and VAPID_SUBJECT go together" });
+    }
+  })
+  .transform((env) =>
+    env.VAPID_PUBLIC_KEY && env.VAPID_PRIVATE_KEY && env.VAPID_SUBJECT
+      ? { publicKey: env.VAPID_PUBLIC_KEY, privateKey: env.VAPID_PRIVATE_KEY, subject: env.VAPID_SUBJECT, baseUrl: env.WEBPUSH_BASE_URL?.replace(/\/+$/, "") }
+      : undefined,
+  );
+
+/** The push services of today's browsers: Chrome, Edge, Opera and Samsung (FCM), Firefox, Safari, and Windows (WNS). */
+const PUSH_SERVICES = ["fcm.googleapis.com", "android.googleapis.com", "push.services.mozilla.com", "push.apple.com", "notify.windows.com"];
+
+/**
+ * The hosts a Web Push endpoint may be at (each with its subdomains): every endpoint is a URL the
+ * Worker POSTs to, so only push services are taken. `WEBPUSH_PUSH_SERVICES` (comma-separated host
+ * names) replaces the list, for a browser whose push service is not on it.
+ */
+const WebPushServicesSection = z
+  .object({
+    WEBPUSH_PUSH_SERVICES: optionalText.pipe(
+      z
+        .string()
+        .refine((value) => list(value).every((host) => /^[a-z0-9-]+(\.[a-z0-9-]+)+$/.test(host)), "must be comma-separated host names (lower case)")
+        .optional(),
+    ),
+  })
+  .transform((env) => (env.WEBPUSH_PUSH_SERVICES ? list(env.WEBPUSH_PUSH_SERVICES) : PUSH_SERVICES));
+
+export const webPushConfig = configSection("webpush", WebPushSection);
+export const webPushServices = configSection("webpush-services", WebPushServicesSection);
+export type WebPushConfig = NonNullable<ReturnType<typeof webPushConfig>>;

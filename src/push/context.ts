@@ -1,8 +1,11 @@
 import { DEFAULT_APP } from "../devices/device";
 import { apnsLogProvider, apnsProvider } from "./apns";
 import { apnsCredentials, fcmCredentials } from "./apps";
+import { tryConfig } from "../platform/config";
+import { webPushConfig } from "./config";
 import { fcmLogProvider, fcmProvider } from "./fcm";
 import { resolveProvider, type Provider, type ProviderName } from "./providers";
+import { webPushLogProvider, webPushProvider } from "./webpush";
 
 /**
  * Sends in flight at once per invocation. A Worker invocation has at most 6 outbound connections
@@ -29,15 +32,22 @@ export interface PushContext {
  */
 export function pushContext(env: Env, fetcher: typeof fetch = (input, init) => fetch(input, init)): PushContext {
   const resolved = new Map<string, Provider>();
-  const resolve = (name: ProviderName, app: string): Provider =>
-    name === "fcm"
-      ? resolveProvider(name, fcmCredentials(env, app), (fcm) => fcmProvider(fcm, fetcher), fcmLogProvider)
-      : resolveProvider(name, apnsCredentials(env, app), (apns) => apnsProvider(env, app, apns, fetcher), apnsLogProvider);
+  const resolve = (name: ProviderName, app: string): Provider => {
+    switch (name) {
+      case "fcm":
+        return resolveProvider(name, fcmCredentials(env, app), (fcm) => fcmProvider(fcm, fetcher), fcmLogProvider);
+      case "apns":
+        return resolveProvider(name, apnsCredentials(env, app), (apns) => apnsProvider(env, app, apns, fetcher), apnsLogProvider);
+      case "webpush":
+        // One VAPID key pair for the deployment: the application server browsers subscribed to.
+        return resolveProvider(name, tryConfig(webPushConfig, env), (vapid) => webPushProvider(vapid, fetcher), webPushLogProvider);
+    }
+  };
   return {
     env,
     fetcher,
     provider(name, app = DEFAULT_APP) {
-      const key = `${name} ${app}`;
+      const key = name === "webpush" ? name : `${name} ${app}`;
       let provider = resolved.get(key);
       if (!provider) {
         provider = resolve(name, app);

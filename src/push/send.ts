@@ -55,7 +55,7 @@ export type SendRequest = z.output<typeof SendRequestSchema>;
 const DeviceOutcomeSchema = z.object({
   userId: z.string(),
   deviceId: z.string(),
-  provider: z.enum(["fcm", "apns", "log"]),
+  provider: z.enum(["fcm", "apns", "webpush", "log"]),
   status: z.enum(["delivered", "retrying", "removed", "failed"]),
   reason: z.string().optional(),
 });

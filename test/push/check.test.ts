@@ -60,6 +60,7 @@ describe("POST /v1/admin/push/check", () => {
       providers: {
         fcm: { configured: true, ok: true, latencyMs: expect.any(Number), detail: expect.stringMatching(/validate_only message accepted/) },
         apns: { configured: true, ok: true, latencyMs: expect.any(Number), detail: "APNs (APNS_BASE_URL): provider token accepted; probe device token refused as expected (400 BadDeviceToken)" },
+        webpush: { configured: true, ok: true, latencyMs: expect.any(Number), detail: expect.stringMatching(/^VAPID key pair consistent: .*sub mailto:ops@example.com/) },
       },
     });
     expect(await received(tokenTarget)).toEqual([expect.objectContaining({ status: 200 })]);
@@ -142,10 +143,20 @@ describe("POST /v1/admin/push/check", () => {
   });
 
   it("says when a provider is not configured, and is ok with none (the log provider needs nothing)", async () => {
-    const bare = { ...env, FCM_SERVICE_ACCOUNT: undefined, APNS_KEY: undefined, APNS_KEY_ID: undefined, APNS_TEAM_ID: undefined, APNS_BUNDLE_ID: undefined } as unknown as Env;
+    const bare = {
+      ...env,
+      FCM_SERVICE_ACCOUNT: undefined,
+      APNS_KEY: undefined,
+      APNS_KEY_ID: undefined,
+      APNS_TEAM_ID: undefined,
+      APNS_BUNDLE_ID: undefined,
+      VAPID_PUBLIC_KEY: undefined,
+      VAPID_PRIVATE_KEY: undefined,
+      VAPID_SUBJECT: undefined,
+    } as unknown as Env;
     const { body } = await checked(bare);
     const notConfigured = { configured: false, ok: false, latencyMs: null, detail: "not configured: sends go to the log provider" };
-    expect(body).toEqual({ ok: true, providers: { fcm: notConfigured, apns: notConfigured } });
+    expect(body).toEqual({ ok: true, providers: { fcm: notConfigured, apns: notConfigured, webpush: notConfigured } });
   });
 
   it("reports a malformed configuration by variable name, never its value, and still checks the other provider", async () => {
@@ -167,6 +178,27 @@ describe("POST /v1/admin/push/check", () => {
     const doc = (await (await app.request("/openapi.json", {}, env)).json()) as { paths: Record<string, Record<string, unknown>>; components: { schemas: Record<string, unknown> } };
     expect(doc.paths[PATH]).toHaveProperty("post");
     expect(Object.keys(doc.components.schemas)).toEqual(expect.arrayContaining(["PushCheck", "PushProviderCheck"]));
+  });
+});
+
+describe("the Web Push check", () => {
+  it("fails a VAPID private key that is not the public key's pair, naming both, never their values", async () => {
+    const pair = (await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, ["sign"])) as CryptoKeyPair;
+    const other = ((await crypto.subtle.exportKey("jwk", pair.privateKey)) as JsonWebKey).d!;
+    const { body, text } = await checked({ ...env, VAPID_PRIVATE_KEY: other } as unknown as Env);
+    expect(body.ok).toBe(false);
+    expect(body.providers.webpush).toMatchObject({ configured: true, ok: false, detail: expect.stringMatching(/^VAPID_PRIVATE_KEY and VAPID_PUBLIC_KEY are not one key pair/) });
+    expect(text).not.toContain(other);
+  });
+
+  it.each([
+    [{ VAPID_PUBLIC_KEY: "BAAA" }, "check VAPID_PUBLIC_KEY"],
+    [{ VAPID_SUBJECT: "ops@example.com" }, "check VAPID_SUBJECT"],
+    [{ VAPID_SUBJECT: undefined }, "check VAPID_PRIVATE_KEY"],
+  ])("reports a malformed VAPID configuration %o by variable", async (vars, detail) => {
+    const { body } = await checked({ ...env, ...vars } as unknown as Env);
+    expect(body.providers.webpush).toEqual({ configured: true, ok: false, latencyMs: null, detail: `provider misconfigured: ${detail}` });
+    expect(body.providers.fcm).toMatchObject({ ok: true });
   });
 });
 
