@@ -10,6 +10,7 @@ export type { CallState, Participant, ServerFrame, ClientFrame, CallUpdate, Inco
 export type JsonValue = Extract<ClientFrame, { type: "message" }>["data"];
 
 export { iceRefreshDelayMs, iceRestartDelayMs, isFromPeer, nextRinging, onRemoteDescription, reconnectDelayMs, shouldOffer } from "./negotiation";
+export { disableWebPush, enableWebPush, type PushApi, type WebPushDevice, type WebPushOptions } from "./push";
 
 /**
  * SecureConnect Edge client: places and answers calls through the service's REST API and
