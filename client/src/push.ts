@@ -20,6 +20,8 @@ export interface WebPushOptions {
   deviceId: string;
   /** The app whose devices this browser is among (PUSH_APPS); the default app when absent. */
   app?: string;
+  /** How long the browser's push service may take to subscribe (default 30 s); it never answers when unreachable. */
+  timeoutMs?: number;
 }
 
 /** The device as the service shows it (no endpoint, no keys). */
@@ -52,7 +54,7 @@ export async function enableWebPush(client: PushApi, options: WebPushOptions): P
     await subscription.unsubscribe();
     subscription = null;
   }
-  subscription ??= await push.subscribe({ userVisibleOnly: true, applicationServerKey });
+  subscription ??= await bounded(push.subscribe({ userVisibleOnly: true, applicationServerKey }), options.timeoutMs ?? 30_000);
   const { endpoint, keys } = subscription.toJSON();
   if (!endpoint || !keys?.p256dh || !keys.auth) throw new Error("the browser's push subscription has no endpoint or keys");
   return client.request<WebPushDevice>("PUT", `/v1/devices/${encodeURIComponent(options.deviceId)}`, {
@@ -70,6 +72,19 @@ export async function disableWebPush(client: PushApi, options: Pick<WebPushOptio
     await client.request("DELETE", `/v1/devices/${encodeURIComponent(options.deviceId)}`);
   } catch (error) {
     if ((error as { status?: number }).status !== 404) throw error;
+  }
+}
+
+/** `subscribing`, or an error once `ms` have passed (Chromium waits for an unreachable push service forever). */
+async function bounded<T>(subscribing: Promise<T>, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`the browser's push service did not answer within ${Math.round(ms / 1000)} s`)), ms);
+  });
+  try {
+    return await Promise.race([subscribing, late]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 
