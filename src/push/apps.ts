@@ -37,8 +37,16 @@ const AppDeclarationSchema = z
   })
   .strict();
 
+const AppKeysSchema = z.object({ fcmServiceAccount: ServiceAccountSchema.optional(), apnsKey: ApnsKeySchema.optional() }).strict();
+
+/** An app of `PUSH_APPS`: what it declares, and its keys, or why they do not read (only that app fails). */
+interface DeclaredApp {
+  declaration: z.output<typeof AppDeclarationSchema>;
+  keys: z.output<typeof AppKeysSchema> | ConfigError;
+}
+
 const PushAppsSection = z
-  .object({
+  .looseObject({
     PUSH_APPS: z.preprocess(
       (value) => (typeof value === "string" && value.trim() === "" ? undefined : value),
       json(
@@ -48,17 +56,18 @@ const PushAppsSection = z
       ).optional(),
     ),
   })
-  .transform((env) => new Map<string, AppDeclaration>(Object.entries(env.PUSH_APPS ?? {})));
+  .transform(
+    (env) =>
+      new Map<string, DeclaredApp>(
+        Object.entries(env.PUSH_APPS ?? {}).map(([app, declaration]) => [app, { declaration, keys: parseKeys(app, (env as Record<string, unknown>)[appKeysVariable(app)]) }]),
+      ),
+  );
 
-type AppDeclaration = z.output<typeof AppDeclarationSchema>;
-
-/** The apps of `PUSH_APPS` and what each declares (the default app is not among them). */
+/** The apps of `PUSH_APPS` (the default app is not among them), each with its keys secret read. */
 export const pushApps = configSection("push-apps", PushAppsSection);
 
 /** The secret holding an app's keys: `PUSH_APP_KEYS_` and the app id in upper case, `-` as `_`. */
 export const appKeysVariable = (app: string) => `PUSH_APP_KEYS_${app.toUpperCase().replaceAll("-", "_")}`;
-
-const AppKeysSchema = z.object({ fcmServiceAccount: ServiceAccountSchema.optional(), apnsKey: ApnsKeySchema.optional() }).strict();
 
 /** Every app this deployment serves: the default one first. */
 export function appIds(env: object): string[] {
@@ -67,30 +76,26 @@ export function appIds(env: object): string[] {
 }
 
 /**
- * The credentials of `app` for `provider` (FCM or APNs): undefined for the default app without
- * them (the log provider stands in), a {@link ConfigError} naming what to fix when they are
- * missing or malformed.
+ * The credentials of `app` for FCM and for APNs: undefined for the default app without them (the
+ * log provider stands in), a {@link ConfigError} naming what to fix when they are missing or
+ * malformed.
  */
 export function fcmCredentials(env: object, app: string): FcmConfig | undefined | ConfigError {
   if (app === DEFAULT_APP) return tryConfig(fcmConfig, env);
-  const declared = declaration(env, app, "fcm");
-  if (declared instanceof ConfigError) return declared;
-  const keys = appKeys(env, app);
-  if (keys instanceof ConfigError) return keys;
-  if (!keys.fcmServiceAccount) return missing(app, "fcmServiceAccount", "fcm");
-  const urls = tryConfig(fcmUrls, env);
-  return urls instanceof ConfigError ? urls : fcmFor(keys.fcmServiceAccount, urls);
+  return fromKeys(env, app, "fcm", ({ keys }) => {
+    if (!keys.fcmServiceAccount) return missing(app, "fcmServiceAccount", "fcm");
+    const urls = tryConfig(fcmUrls, env);
+    return urls instanceof ConfigError ? urls : fcmFor(keys.fcmServiceAccount, urls);
+  });
 }
 
 export function apnsCredentials(env: object, app: string): ApnsConfig | undefined | ConfigError {
   if (app === DEFAULT_APP) return tryConfig(apnsConfig, env);
-  const declared = declaration(env, app, "apns");
-  if (declared instanceof ConfigError) return declared;
-  const keys = appKeys(env, app);
-  if (keys instanceof ConfigError) return keys;
-  if (!keys.apnsKey) return missing(app, "apnsKey", "apns");
-  const transport = tryConfig(apnsTransport, env);
-  return transport instanceof ConfigError ? transport : apnsFor({ key: keys.apnsKey, ...declared.apns! }, transport);
+  return fromKeys(env, app, "apns", ({ keys, declaration }) => {
+    if (!keys.apnsKey || !declaration.apns) return missing(app, "apnsKey", "apns");
+    const transport = tryConfig(apnsTransport, env);
+    return transport instanceof ConfigError ? transport : apnsFor({ key: keys.apnsKey, ...declaration.apns }, transport);
+  });
 }
 
 /**
@@ -104,42 +109,31 @@ export function appRefusal(env: object, app: string, provider: ProviderName): st
   }
   const found = pushApps(env).get(app);
   if (!found) return unknownApp(env, app);
-  if (!found[provider]) return `app "${app}" has no ${provider} credentials (see PUSH_APPS)`;
+  if (!found.declaration[provider]) return `app "${app}" has no ${provider} credentials (see PUSH_APPS)`;
   return undefined;
 }
 
 const unknownApp = (env: object, app: string) => `unknown app "${app}": this deployment serves ${appIds(env).map((id) => `"${id}"`).join(", ")}`;
 
-function declaration(env: object, app: string, provider: "fcm" | "apns"): AppDeclaration | ConfigError {
+/**
+ * `build` from an app of `PUSH_APPS` that declares `provider` and whose keys read, or the
+ * {@link ConfigError} that says which of those is not so.
+ */
+function fromKeys<T>(env: object, app: string, provider: "fcm" | "apns", build: (found: DeclaredApp & { keys: z.output<typeof AppKeysSchema> }) => T | ConfigError): T | ConfigError {
   const declared = tryConfig(pushApps, env);
   if (declared instanceof ConfigError) return declared;
   const found = declared.get(app);
   if (!found) return new ConfigError([{ variable: "PUSH_APPS", message: `does not declare app "${app}", which a device is registered with` }]);
-  if (!found[provider]) return new ConfigError([{ variable: "PUSH_APPS", message: `declares no ${provider} for app "${app}", which a device is registered with` }]);
-  return found;
+  if (!found.declaration[provider]) return new ConfigError([{ variable: "PUSH_APPS", message: `declares no ${provider} for app "${app}", which a device is registered with` }]);
+  const { keys } = found;
+  return keys instanceof ConfigError ? keys : build({ ...found, keys });
 }
 
 const missing = (app: string, field: string, provider: string) =>
   new ConfigError([{ variable: appKeysVariable(app), message: `has no ${field}, and PUSH_APPS declares ${provider} for app "${app}"` }]);
 
-// Each app's keys parsed once per env object, like the config sections.
-const parsedKeys = new WeakMap<object, Map<string, z.output<typeof AppKeysSchema> | ConfigError>>();
-
-function appKeys(env: object, app: string): z.output<typeof AppKeysSchema> | ConfigError {
-  let apps = parsedKeys.get(env);
-  if (!apps) {
-    apps = new Map();
-    parsedKeys.set(env, apps);
-  }
-  let keys = apps.get(app);
-  if (!keys) {
-    keys = parseKeys(appKeysVariable(app), (env as Record<string, unknown>)[appKeysVariable(app)], app);
-    apps.set(app, keys);
-  }
-  return keys;
-}
-
-function parseKeys(variable: string, raw: unknown, app: string): z.output<typeof AppKeysSchema> | ConfigError {
+function parseKeys(app: string, raw: unknown): z.output<typeof AppKeysSchema> | ConfigError {
+  const variable = appKeysVariable(app);
   if (raw === undefined || (typeof raw === "string" && raw.trim() === "")) return new ConfigError([{ variable, message: `is not set: app "${app}" of PUSH_APPS has no keys` }]);
   const parsed = json(AppKeysSchema).safeParse(raw);
   if (parsed.success) return parsed.data;

@@ -73,7 +73,7 @@ export async function checkPush(push: PushContext, options: PushCheckOptions = {
     check(push.provider("fcm")),
     check(push.provider("apns")),
     check(push.provider("webpush")),
-    ...named.map(async ([app, declaration]) => {
+    ...named.map(async ([app, { declaration }]) => {
       const [appFcm, appApns] = await Promise.all([
         declaration.fcm ? check(push.provider("fcm", app)) : undefined,
         declaration.apns ? check(push.provider("apns", app)) : undefined,
