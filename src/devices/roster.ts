@@ -4,8 +4,8 @@ import { log } from "../platform/log";
 /** The most devices a user keeps: registering one more removes the least recently updated. */
 export const MAX_DEVICES_PER_USER = 20;
 
-// Evicted ids remembered (with the update time they were evicted at), the newest first: enough
-// for any burst the write rate limit lets through.
+// Ids evicted while known from seeding alone, remembered with their update time (the newest
+// kept): enough for any burst the write rate limit lets through.
 const TOMBSTONES_KEPT = 100;
 
 export interface RosterEntry {
@@ -28,7 +28,7 @@ export class DeviceRoster extends DurableObject<Env> {
   /**
    * Records `deviceId` as updated at `updatedAt` (a new id or an update) and returns the ids to
    * evict: the least recently updated others, as many as put the user over the cap (or the device
-   * itself, when it was evicted before it was admitted). `existing` lists the user's devices in
+   * itself, when seeding counted it and it was evicted before its own admission came). `existing` lists the user's devices in
    * KV, read only when this roster was never used before.
    */
   async admit(deviceId: string, updatedAt: string, existing: () => Promise<RosterEntry[]>): Promise<string[]> {
@@ -40,13 +40,22 @@ export class DeviceRoster extends DurableObject<Env> {
     const tombstone = sql.exec<{ updated_at: string }>("SELECT updated_at FROM evicted WHERE id = ?", deviceId).toArray()[0];
     if (tombstone && tombstone.updated_at >= updatedAt) return [deviceId];
     sql.exec("DELETE FROM evicted WHERE id = ?", deviceId);
-    sql.exec("INSERT INTO devices (id, updated_at) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET updated_at = excluded.updated_at", deviceId, updatedAt);
+    sql.exec(
+      "INSERT INTO devices (id, updated_at, admitted) VALUES (?, ?, 1) ON CONFLICT (id) DO UPDATE SET updated_at = excluded.updated_at, admitted = 1",
+      deviceId,
+      updatedAt,
+    );
     const evict = sql
-      .exec<{ id: string; updated_at: string }>("SELECT id, updated_at FROM devices WHERE id != ? ORDER BY updated_at DESC, id DESC LIMIT -1 OFFSET ?", deviceId, MAX_DEVICES_PER_USER - 1)
+      .exec<{ id: string; updated_at: string; admitted: number }>(
+        "SELECT id, updated_at, admitted FROM devices WHERE id != ? ORDER BY updated_at DESC, id DESC LIMIT -1 OFFSET ?",
+        deviceId,
+        MAX_DEVICES_PER_USER - 1,
+      )
       .toArray();
-    for (const { id, updated_at } of evict) {
+    for (const { id, updated_at, admitted } of evict) {
       sql.exec("DELETE FROM devices WHERE id = ?", id);
-      sql.exec("INSERT INTO evicted (id, updated_at) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET updated_at = excluded.updated_at", id, updated_at);
+      // Only a device known from seeding alone can still have an admission on its way.
+      if (!admitted) sql.exec("INSERT INTO evicted (id, updated_at) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET updated_at = excluded.updated_at", id, updated_at);
     }
     if (evict.length > 0) {
       sql.exec("DELETE FROM evicted WHERE id NOT IN (SELECT id FROM evicted ORDER BY updated_at DESC LIMIT ?)", TOMBSTONES_KEPT);
@@ -76,7 +85,8 @@ export class DeviceRoster extends DurableObject<Env> {
       if (this.ctx.storage.kv.get("seeded")) return;
       const devices = await existing();
       this.ctx.storage.transactionSync(() => {
-        this.ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS devices (id TEXT PRIMARY KEY, updated_at TEXT NOT NULL)");
+        // `admitted`: 0 for a device known only from the KV listing, 1 once its registration was admitted.
+        this.ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS devices (id TEXT PRIMARY KEY, updated_at TEXT NOT NULL, admitted INTEGER NOT NULL DEFAULT 0)");
         this.ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS evicted (id TEXT PRIMARY KEY, updated_at TEXT NOT NULL)");
         for (const device of devices) {
           this.ctx.storage.sql.exec("INSERT INTO devices (id, updated_at) VALUES (?, ?) ON CONFLICT (id) DO NOTHING", device.deviceId, device.updatedAt);

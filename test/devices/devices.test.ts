@@ -122,6 +122,32 @@ describe(`the cap of ${MAX_DEVICES_PER_USER} devices under bursts`, () => {
   });
 });
 
+describe("DeviceRoster", () => {
+  const at = (n: number) => new Date(Date.parse("2026-11-24T10:00:00Z") + n * 1000).toISOString();
+  const newRoster = () => env.DEVICE_ROSTERS.get(env.DEVICE_ROSTERS.idFromName(crypto.randomUUID()));
+
+  it("keeps a registration evicted before its own admission evicted: seeding counted it, a later device pushed it out", async () => {
+    const roster = newRoster();
+    // In KV when the roster seeded: "late" (its registration still on its way) and 19 others.
+    const seeded = [{ deviceId: "late", updatedAt: at(0) }, ...Array.from({ length: 19 }, (_, n) => ({ deviceId: `d${n}`, updatedAt: at(n + 1) }))];
+    expect(await roster.admit("newest", at(30), async () => seeded)).toEqual(["late"]);
+    expect(await roster.admit("late", at(0), async () => [])).toEqual(["late"]);
+    expect(await roster.deviceIds()).toHaveLength(MAX_DEVICES_PER_USER);
+    expect(await roster.deviceIds()).not.toContain("late");
+    // Registered again later, it is a new registration like any other.
+    expect(await roster.admit("late", at(40), async () => [])).toEqual(["d0"]);
+  });
+
+  it("admits again a device it evicted after admitting it, whatever its clock says", async () => {
+    const roster = newRoster();
+    for (let n = 0; n < MAX_DEVICES_PER_USER; n++) await roster.admit(`d${n}`, at(n + 10), async () => []);
+    expect(await roster.admit("newer", at(100), async () => [])).toEqual(["d0"]);
+    // d0's next registration comes from a clock behind the roster's newest: still admitted.
+    expect(await roster.admit("d0", at(5), async () => [])).toEqual(["d1"]);
+    expect(await roster.deviceIds()).toContain("d0");
+  });
+});
+
 describe("isolation and ownership", () => {
   it("shows and deletes only the caller's own devices", async () => {
     const [erin, frank] = [user("erin"), user("frank")];
