@@ -14,7 +14,7 @@ export default defineConfig({
       {
         plugins: [
           cloudflareTest(({ inject }) => {
-            const fake = JSON.parse(inject<string>("pushFake")) as Record<string, string>;
+            const fake = JSON.parse(inject<string>("pushFake")) as Record<string, string> & { secondApp: Record<string, string>; vapid: Record<string, string> };
             const turnApi = JSON.parse(inject<string>("turnApiFake")) as { url: string; apiToken: string };
             return {
               wrangler: { configPath: "./wrangler.toml" },
@@ -41,6 +41,15 @@ export default defineConfig({
                   // Tests that configure a managed TURN pool reach the fake of test/support/fake-cloudflare-turn.ts.
                   TEST_TURN_API_URL: turnApi.url,
                   TEST_TURN_API_TOKEN: turnApi.apiToken,
+                  // Web Push: the fake push service's subscriptions (push.example.test), sent to the fake.
+                  VAPID_PUBLIC_KEY: fake.vapid.publicKey!,
+                  VAPID_PRIVATE_KEY: fake.vapid.privateKey!,
+                  VAPID_SUBJECT: "mailto:ops@example.com",
+                  WEBPUSH_BASE_URL: `${fake.url}/webpush`,
+                  WEBPUSH_PUSH_SERVICES: "push.example.test",
+                  // A second app with its own Firebase project and APNs key (test/push/apps.test.ts).
+                  PUSH_APPS: fake.secondApp.pushApps!,
+                  [fake.secondApp.keysVariable!]: fake.secondApp.keys!,
                 },
               },
             };

@@ -49,15 +49,21 @@ if (response.status !== 200) {
   const error = body?.error ?? {};
   fail(`${endpoint.origin} answered ${response.status}${error.code ? ` ${error.code}` : ""}${error.message ? `: ${error.message}` : ""}`);
 }
-const providers = Object.entries(body?.providers ?? {});
-if (providers.length === 0 || typeof body.ok !== "boolean") fail("the answer is not a push check result (is --url the SecureConnect Edge Worker?)");
+if (Object.keys(body?.providers ?? {}).length === 0 || typeof body.ok !== "boolean") fail("the answer is not a push check result (is --url the SecureConnect Edge Worker?)");
+// The default app's providers, then each other app's as <app>/<provider>.
+const providers = [
+  ...Object.entries(body.providers),
+  ...Object.entries(body.apps ?? {}).flatMap(([app, checks]) => Object.entries(checks).map(([name, check]) => [`${app}/${name}`, check])),
+];
 
+const width = Math.max(5, ...providers.map(([name]) => name.length));
 for (const [name, check] of providers) {
   const configured = check.configured ? "configured" : "not configured";
   const result = !check.configured ? "-" : check.ok ? "ok" : "FAILED";
   const latency = typeof check.latencyMs === "number" ? `${check.latencyMs} ms` : "-";
-  console.log(`${name.padEnd(5)} ${configured.padEnd(14)} ${result.padEnd(6)} ${latency.padStart(8)}  ${check.detail ?? ""}`);
+  console.log(`${name.padEnd(width)} ${configured.padEnd(14)} ${result.padEnd(6)} ${latency.padStart(8)}  ${check.detail ?? ""}`);
 }
+if (body.appsProblem) console.log(`PUSH_APPS: ${body.appsProblem}`);
 const failed = providers.filter(([, check]) => check.configured && !check.ok).map(([name]) => name);
 if (failed.length > 0 || !body.ok) {
   console.error(`push check FAILED: ${failed.join(", ") || "see above"}`);

@@ -12,6 +12,7 @@ import { corsForConfiguredOrigins } from "./platform/cors";
 import { ApiError, onError } from "./platform/errors";
 import { newRouter } from "./platform/http";
 import { limitAnonymous } from "./platform/request-limits";
+import { registrationPolicy } from "./push/registration-policy";
 import { pushRoutes } from "./push/routes";
 import { turnRoutes } from "./turn/routes";
 
@@ -57,7 +58,7 @@ app.route("/", devRoutes);
 app.route("/v1", turnRoutes);
 app.route("/v1", callRoutes);
 app.route("/v1", reportRoutes);
-app.route("/v1", deviceRoutes);
+app.route("/v1", deviceRoutes(registrationPolicy));
 app.route("/v1", pushRoutes);
 app.route("/", opsRoutes);
 serveOpenApi(app);

@@ -40,6 +40,7 @@ export { UserLine } from "./calls/line";
 export { TurnFleet } from "./turn/fleet";
 export { MetricsRollup } from "./metrics/rollup-store";
 export { AlertMonitor } from "./ops/alerts";
+export { DeviceRoster } from "./devices/roster";
 
 /** Every environment names its dead-letter queue "<queue>-dlq" (wrangler.toml). */
 const DEAD_LETTER_SUFFIX = "-dlq";

@@ -6,6 +6,7 @@ export type * from "./protocol.js";
 export type { CallReport };
 
 export { iceRefreshDelayMs, iceRestartDelayMs, isFromPeer, nextRinging, onRemoteDescription, reconnectDelayMs, shouldOffer, shouldRefetchIceServers } from "./negotiation.js";
+export { disableWebPush, enableWebPush, type PushApi, type WebPushDevice, type WebPushOptions } from "./push.js";
 
 /**
  * SecureConnect Edge client: places and answers calls through the service's REST API and

@@ -2,7 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { ApiError } from "../platform/errors";
 import { bearerSecurity, errorContent, jsonContent, newRouter } from "../platform/http";
 import { limitPerUser } from "../platform/request-limits";
-import { DeviceIdSchema, DeviceRegistrationSchema, publicDevice, PublicDeviceSchema } from "./device";
+import { DeviceIdSchema, DeviceRegistrationSchema, publicDevice, PublicDeviceSchema, type RegistrationPolicy } from "./device";
 import { deleteDevice, listDevices, registerDevice } from "./store";
 
 const DeviceParam = z.object({
@@ -13,8 +13,12 @@ const tags = ["Devices"];
 const unauthorized = errorContent("Missing or invalid bearer token");
 const tooMany = errorContent("Too many device changes by this user (30 a minute); see retry-after");
 
-/** The caller's own push devices (section 5.1), stored in KV by store.ts. */
-export const deviceRoutes = newRouter()
+/**
+ * The caller's own push devices (section 5.1), stored in KV by store.ts. `policy` says which apps
+ * and push services a registration may name (the push layer knows them).
+ */
+export const deviceRoutes = (policy: RegistrationPolicy) =>
+  newRouter()
   .openapi(
     createRoute({
       method: "put",
@@ -37,7 +41,13 @@ export const deviceRoutes = newRouter()
     }),
     async (c) => {
       const { deviceId } = c.req.valid("param");
-      const { device, created } = await registerDevice(c.env.DEVICES, c.var.principal.userId, deviceId, c.req.valid("json"), new Date());
+      const registration = c.req.valid("json");
+      const refusal = policy.refusal(c.env, registration);
+      if (refusal) {
+        const path = `json.${refusal.field}`;
+        throw new ApiError("invalid_request", `invalid json: ${path} ${refusal.message}`, { details: { issues: [{ path, message: refusal.message }] } });
+      }
+      const { device, created } = await registerDevice(c.env, c.var.principal.userId, deviceId, registration, new Date());
       return c.json(publicDevice(device), created ? 201 : 200);
     },
   )
@@ -67,7 +77,7 @@ export const deviceRoutes = newRouter()
       responses: { 204: { description: "Removed" }, 401: unauthorized, 404: errorContent("No such device"), 429: tooMany },
     }),
     async (c) => {
-      const removed = await deleteDevice(c.env.DEVICES, c.var.principal.userId, c.req.valid("param").deviceId);
+      const removed = await deleteDevice(c.env, c.var.principal.userId, c.req.valid("param").deviceId);
       if (!removed) throw new ApiError("not_found", "no such device");
       return c.body(null, 204);
     },

@@ -1,18 +1,26 @@
 import { base64url } from "../platform/ids";
-import { log } from "../platform/log";
-import type { Device, DeviceRegistration, Provider } from "./device";
+import { DEFAULT_APP, type Device, type DeviceRegistration, type Provider } from "./device";
+import { announceRemoval } from "./removal";
+import { MAX_DEVICES_PER_USER, type DeviceRoster } from "./roster";
+
+export { MAX_DEVICES_PER_USER };
 
 /**
  * Push devices in Workers KV, one key per device, never a shared list:
  *
  *   dev:<user>:<deviceId>            value: the whole {@link Device}; metadata: what fan-out needs
- *   tok:<provider>:<sha256(token)>   value: "<userId>\n<deviceId>" (reverse index)
+ *   tok:<provider>:<sha256(token)>   value: "<userId>\n<deviceId>" (reverse index; webpush: of the endpoint)
  *
  * where `<user>` is {@link userKeyPart}. So registrations never race each other (no
  * read-modify-write of a list), one `list({prefix: "dev:<user>:"})` gives every device of a user
  * with its tokens (metadata, ≤ 1024 bytes), and a token can be traced back to its device when it
- * moves to another user.
+ * moves to another user. Which devices a user keeps (the cap) is decided by the user's
+ * {@link DeviceRoster} (roster.ts), not by listing KV; every removal is announced on the push
+ * queue (removal.ts), whose consumer takes the device out of its topics.
  */
+
+/** What the device store works with: KV (the devices), the users' rosters, the push queue (clean-up). */
+export type DeviceBindings = Pick<Env, "DEVICES" | "DEVICE_ROSTERS" | "PUSH_QUEUE">;
 
 /** What fan-out needs, in the key's metadata (short names: the limit is 1024 bytes). */
 interface DeviceMetadata {
@@ -22,6 +30,10 @@ interface DeviceMetadata {
   v?: string;
   e?: Device["environment"];
   a?: string;
+  /** The app, when not the default one. */
+  ap?: string;
+  /** webpush: the subscription's keys (`t` is its endpoint). */
+  w?: { p: string; a: string };
   c: string;
   u: string;
 }
@@ -53,6 +65,8 @@ function toMetadata(device: Device): DeviceMetadata {
     ...(device.voipToken ? { v: device.voipToken } : {}),
     ...(device.environment ? { e: device.environment } : {}),
     ...(device.appId ? { a: device.appId } : {}),
+    ...(device.app !== DEFAULT_APP ? { ap: device.app } : {}),
+    ...(device.webpush ? { w: { p: device.webpush.p256dh, a: device.webpush.auth } } : {}),
     c: device.createdAt,
     u: device.updatedAt,
   };
@@ -68,31 +82,53 @@ function fromMetadata(userId: string, deviceId: string, meta: DeviceMetadata): D
     ...(meta.v ? { voipToken: meta.v } : {}),
     ...(meta.e ? { environment: meta.e } : {}),
     ...(meta.a ? { appId: meta.a } : {}),
+    app: meta.ap ?? DEFAULT_APP,
+    ...(meta.w ? { webpush: { p256dh: meta.w.p, auth: meta.w.a } } : {}),
     createdAt: meta.c,
     updatedAt: meta.u,
   };
 }
 
-/** The most devices a user keeps: registering one more removes the least recently updated. */
-export const MAX_DEVICES_PER_USER = 20;
+/**
+ * What a registration stores. APNs tokens are hex, which clients write in either case: one
+ * phone's token in upper case and in lower case must be one token (one reverse-index key, one
+ * owner), so they are stored lower-case. A browser's subscription is stored as its endpoint (the
+ * token: what the reverse index and dead-subscription removal key on) and its keys.
+ */
+function storedFields(registration: DeviceRegistration): Omit<Device, "deviceId" | "userId" | "createdAt" | "updatedAt"> {
+  const { subscription, token, voipToken, ...rest } = registration;
+  const app = registration.app ?? DEFAULT_APP;
+  // The registration schema requires a subscription for webpush and a token for the others.
+  if (subscription) return { ...rest, app, token: subscription.endpoint, webpush: subscription.keys };
+  if (registration.provider !== "apns") return { ...rest, app, token: token! };
+  return {
+    ...rest,
+    app,
+    token: token!.toLowerCase(),
+    environment: registration.environment ?? "production",
+    ...(voipToken ? { voipToken: voipToken.toLowerCase() } : {}),
+  };
+}
 
 /**
  * Registers or updates a device (idempotent). A token registered before under another user or
- * device is taken away from there; a new device beyond {@link MAX_DEVICES_PER_USER} evicts the
- * user's least recently updated ones. Returns the device and whether it is new.
+ * device is taken away from there; the user's roster then admits the device and names the least
+ * recently updated ones to evict beyond {@link MAX_DEVICES_PER_USER}. The device is written to KV
+ * before it is admitted, so an eviction decided by a later admission always lands after it.
+ * Returns the device and whether it is new.
  */
 export async function registerDevice(
-  kv: KVNamespace,
+  env: DeviceBindings,
   userId: string,
   deviceId: string,
   registration: DeviceRegistration,
   now: Date,
 ): Promise<{ device: Device; created: boolean }> {
-  const existing = await kv.get<Device>(await deviceKey(userId, deviceId), "json");
+  const kv = env.DEVICES;
+  const existing = await getDevice(kv, userId, deviceId);
   const timestamp = now.toISOString();
   const device: Device = {
-    ...registration,
-    ...(registration.provider === "apns" ? { environment: registration.environment ?? "production" } : {}),
+    ...storedFields(registration),
     deviceId,
     userId,
     createdAt: existing?.createdAt ?? timestamp,
@@ -106,31 +142,28 @@ export async function registerDevice(
     const previous = await kv.get(key);
     if (previous && previous !== owner) {
       const [oldUser, oldDevice] = previous.split("\n") as [string, string];
-      await removeIfToken(kv, oldUser, oldDevice, token);
+      await removeIfToken(env, oldUser, oldDevice, token);
     }
     await kv.put(key, owner);
   }
   if (existing && existing.token !== device.token) await kv.delete(await tokenKey(existing.provider, existing.token));
   if (existing?.voipToken && existing.voipToken !== device.voipToken) await kv.delete(await tokenKey("apns-voip", existing.voipToken));
-  if (!existing) await makeRoomForOneMore(kv, userId, deviceId);
   await kv.put(await deviceKey(userId, deviceId), JSON.stringify(device), { metadata: toMetadata(device) });
+  let evict: string[];
+  try {
+    evict = await (await roster(env, userId)).admit(deviceId, timestamp, () => listDevices(kv, userId));
+  } catch (error) {
+    // Not admitted, so not counted against the cap: a new device must not stay in KV.
+    if (!existing) await deleteDevice(env, userId, deviceId, { rostered: false }).catch(() => undefined);
+    throw error;
+  }
+  for (const evicted of evict) await deleteDevice(env, userId, evicted, { rostered: false });
   return { device, created: !existing };
 }
 
-/**
- * Removes the user's least recently updated devices until one more fits under the cap. KV lists
- * are eventually consistent, so registrations racing each other may overshoot by a device or
- * two for a moment; the next new device trims back to the cap.
- */
-async function makeRoomForOneMore(kv: KVNamespace, userId: string, newDeviceId: string): Promise<void> {
-  const others = (await listDevices(kv, userId)).filter((device) => device.deviceId !== newDeviceId);
-  const excess = others.length - (MAX_DEVICES_PER_USER - 1);
-  if (excess <= 0) return;
-  const oldestFirst = others.sort((a, b) => a.updatedAt.localeCompare(b.updatedAt) || a.deviceId.localeCompare(b.deviceId));
-  for (const device of oldestFirst.slice(0, excess)) {
-    await deleteDevice(kv, userId, device.deviceId);
-    log("info", "device_evicted", { deviceId: device.deviceId, updatedAt: device.updatedAt, cap: MAX_DEVICES_PER_USER });
-  }
+/** The user's {@link DeviceRoster}. */
+async function roster(env: DeviceBindings, userId: string) {
+  return env.DEVICE_ROSTERS.get(env.DEVICE_ROSTERS.idFromName(await userKeyPart(userId)));
 }
 
 /** Every device of `userId`, from one `list` per 1000 devices (metadata only, no value reads). */
@@ -152,17 +185,33 @@ export async function listMetadata<M>(kv: KVNamespace, prefix: string): Promise<
   return keys;
 }
 
-export async function getDevice(kv: KVNamespace, userId: string, deviceId: string): Promise<Device | null> {
-  return kv.get<Device>(await deviceKey(userId, deviceId), "json");
+/** The device a token is registered to now, from the reverse index; null when none is. */
+export async function tokenOwner(kv: KVNamespace, provider: Provider, token: string): Promise<{ userId: string; deviceId: string } | null> {
+  const owner = await kv.get(await tokenKey(provider, token));
+  if (!owner) return null;
+  const [userId, deviceId] = owner.split("\n") as [string, string];
+  return { userId, deviceId };
 }
 
-/** Removes a device and its reverse-index entries; false if there was none. */
-export async function deleteDevice(kv: KVNamespace, userId: string, deviceId: string): Promise<boolean> {
+export async function getDevice(kv: KVNamespace, userId: string, deviceId: string): Promise<Device | null> {
+  const device = await kv.get<Omit<Device, "app"> & { app?: string }>(await deviceKey(userId, deviceId), "json");
+  return device && { ...device, app: device.app ?? DEFAULT_APP };
+}
+
+/**
+ * Removes a device and its reverse-index entries, tells its roster (unless the roster itself
+ * evicted it: `rostered: false`), and announces the removal so its topic memberships go too;
+ * false if there was none. Four KV operations at most (a read, three deletes).
+ */
+export async function deleteDevice(env: DeviceBindings, userId: string, deviceId: string, options: { rostered?: boolean } = {}): Promise<boolean> {
+  const kv = env.DEVICES;
   const device = await getDevice(kv, userId, deviceId);
   if (!device) return false;
   await kv.delete(await deviceKey(userId, deviceId));
   await kv.delete(await tokenKey(device.provider, device.token));
   if (device.voipToken) await kv.delete(await tokenKey("apns-voip", device.voipToken));
+  if (options.rostered !== false) await (await roster(env, userId)).forget(deviceId);
+  await announceRemoval(env.PUSH_QUEUE, device);
   return true;
 }
 
@@ -172,12 +221,13 @@ export async function deleteDevice(kv: KVNamespace, userId: string, deviceId: st
  * the device; a dead main token removes the device.
  */
 export async function removeDeadToken(
-  kv: KVNamespace,
+  env: DeviceBindings,
   userId: string,
   deviceId: string,
   token: string,
   reportedAt?: Date,
 ): Promise<"removed" | "kept"> {
+  const kv = env.DEVICES;
   const device = await getDevice(kv, userId, deviceId);
   if (!device) return "kept";
   if (reportedAt && Date.parse(device.updatedAt) > reportedAt.getTime()) return "kept";
@@ -188,11 +238,11 @@ export async function removeDeadToken(
     return "removed";
   }
   if (device.token !== token) return "kept";
-  await deleteDevice(kv, userId, deviceId);
+  await deleteDevice(env, userId, deviceId);
   return "removed";
 }
 
-async function removeIfToken(kv: KVNamespace, userId: string, deviceId: string, token: string): Promise<void> {
-  const device = await getDevice(kv, userId, deviceId);
-  if (device && (device.token === token || device.voipToken === token)) await removeDeadToken(kv, userId, deviceId, token);
+async function removeIfToken(env: DeviceBindings, userId: string, deviceId: string, token: string): Promise<void> {
+  const device = await getDevice(env.DEVICES, userId, deviceId);
+  if (device && (device.token === token || device.voipToken === token)) await removeDeadToken(env, userId, deviceId, token);
 }

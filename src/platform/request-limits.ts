@@ -7,7 +7,7 @@ import { log } from "./log";
 /**
  * HTTP abuse limits, counted by the Workers Rate Limiting binding (`[[ratelimits]]` in
  * wrangler.toml, where the numbers live; these copies only word the 429 and its `retry-after`,
- * and test/meta/rate-limits.test.ts, which runs into each limit, keeps the two equal). Counts are per Cloudflare location
+ * and test/meta/request-limits.test.ts, which runs into each limit, keeps the two equal). Counts are per Cloudflare location
  * and approximate, which is what abuse limits need: cheap, never a round trip to storage.
  */
 export const RATE_LIMITS = {
@@ -19,6 +19,8 @@ export const RATE_LIMITS = {
   deviceWrites: { binding: "DEVICE_WRITES_RATE_LIMIT", limit: 30, period: 60, per: "user", what: "device changes" },
   /** `POST /v1/calls/{callId}/report`: a client sends at most three per call. */
   reports: { binding: "REPORTS_RATE_LIMIT", limit: 30, period: 60, per: "user", what: "call reports" },
+  /** `POST /v1/push/topics/{topic}/subscribe` and `.../unsubscribe`: each writes KV per device and calls FCM. */
+  topicWrites: { binding: "TOPIC_WRITES_RATE_LIMIT", limit: 30, period: 60, per: "user", what: "topic membership changes" },
   /** Requests that need no token, and requests whose token was refused, per client IP. */
   anonymous: { binding: "ANONYMOUS_RATE_LIMIT", limit: 60, period: 60, per: "IP address", what: "requests without a valid token" },
 } as const satisfies Record<string, { binding: keyof Env; limit: number; period: 10 | 60; per: string; what: string }>;

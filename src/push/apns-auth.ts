@@ -1,7 +1,9 @@
 import { DurableObject } from "cloudflare:workers";
 import { importPKCS8, SignJWT } from "jose";
-import { apnsConfig, type ApnsConfig } from "./config";
+import { ConfigError } from "../platform/config";
 import { log } from "../platform/log";
+import { apnsCredentials } from "./apps";
+import type { ApnsConfig } from "./config";
 
 interface ProviderToken {
   token: string;
@@ -18,13 +20,18 @@ const MIN_AGE_MS = 20 * 60_000;
  * The one place a team's APNs provider token is minted: APNs answers
  * `TooManyProviderTokenUpdates` when a team mints too often, and every isolate of every colo
  * would otherwise mint its own. One instance per team and key (`idFromName`), strongly
- * consistent, so all of them share one token.
+ * consistent, so all of them share one token; apps of one team that share a key share its token
+ * (a provider token is valid for every topic of the team), apps with their own keys have their own.
  */
 export class ApnsProviderToken extends DurableObject<Env> {
-  /** The current token; a new one when it is old, or when APNs refused `rejected` and it is still current. */
-  async current(rejected?: string): Promise<ProviderToken> {
-    const apns = apnsConfig(this.env);
-    if (!apns) throw new Error("APNs is not configured");
+  /**
+   * The current token; a new one when it is old, or when APNs refused `rejected` and it is still
+   * current. `app` names the app whose key signs it (its credentials are read here, never sent).
+   */
+  async current(app: string, rejected?: string): Promise<ProviderToken> {
+    const apns = apnsCredentials(this.env, app);
+    if (apns instanceof ConfigError) throw apns;
+    if (!apns) throw new Error(`APNs is not configured for app "${app}"`);
     const stored = this.ctx.storage.kv.get<ProviderToken>("token");
     const now = Date.now();
     const stale = stored && rejected === stored.token;
@@ -50,15 +57,15 @@ export async function mintProviderToken(apns: ApnsConfig, now: number): Promise<
 const local = new Map<string, ProviderToken>();
 
 /**
- * The provider token to send with, from this isolate's copy while it is young enough, else from
- * the team's {@link ApnsProviderToken} object. Pass `rejected` after a 403 Expired/Invalid
- * ProviderToken to get a new one.
+ * The provider token to send with for `app`, from this isolate's copy while it is young enough,
+ * else from the team's {@link ApnsProviderToken} object. Pass `rejected` after a 403
+ * Expired/Invalid ProviderToken to get a new one.
  */
-export async function apnsProviderToken(env: Env, apns: ApnsConfig, rejected?: string): Promise<string> {
+export async function apnsProviderToken(env: Env, app: string, apns: ApnsConfig, rejected?: string): Promise<string> {
   const name = `${apns.teamId}:${apns.keyId}`;
   const cached = local.get(name);
   if (cached && cached.token !== rejected && Date.now() - cached.issuedAt < LOCAL_USE_MS) return cached.token;
-  const fresh = await env.APNS_TOKENS.get(env.APNS_TOKENS.idFromName(name)).current(rejected);
+  const fresh = await env.APNS_TOKENS.get(env.APNS_TOKENS.idFromName(name)).current(app, rejected);
   local.set(name, fresh);
   return fresh.token;
 }

@@ -8,8 +8,8 @@ import { buildPayload, logProvider, type Provider, type ProviderProbe } from "./
 const PRODUCTION = "https://api.push.apple.com";
 const SANDBOX = "https://api.sandbox.push.apple.com";
 
-/** APNs as a {@link Provider}: device sends (VoIP to the VoIP token) and the push check's probe. */
-export function apnsProvider(env: Env, apns: ApnsConfig, fetcher: typeof fetch): Provider {
+/** APNs as a {@link Provider} of `app`: device sends (VoIP to the VoIP token) and the push check's probe. */
+export function apnsProvider(env: Env, app: string, apns: ApnsConfig, fetcher: typeof fetch): Provider {
   return {
     name: "apns",
     mode: "ready",
@@ -18,7 +18,7 @@ export function apnsProvider(env: Env, apns: ApnsConfig, fetcher: typeof fetch):
       if ("status" in request) return request;
       return { ...(await sendApns(env, apns, device, request, fetcher)), token: request.token };
     },
-    probe: (bounded, options) => probeApns(env, apns, bounded, options.apnsEnvironment),
+    probe: (bounded, options) => probeApns(env, app, apns, bounded, options.apnsEnvironment),
   };
 }
 
@@ -36,9 +36,9 @@ export const PROBE_APNS_TOKEN = "0".repeat(64);
  * and the provider token work; any other answer, a 200 included, is a failure. The topic is
  * proven only as far as APNs checks it before the device token, which Apple does not document.
  */
-async function probeApns(env: Env, apns: ApnsConfig, fetcher: typeof fetch, environment: "production" | "sandbox"): ReturnType<ProviderProbe> {
+async function probeApns(env: Env, app: string, apns: ApnsConfig, fetcher: typeof fetch, environment: "production" | "sandbox"): ReturnType<ProviderProbe> {
   const now = new Date().toISOString();
-  const probe: Device = { deviceId: "push-check", userId: "push-check", provider: "apns", token: PROBE_APNS_TOKEN, platform: "ios", environment, createdAt: now, updatedAt: now };
+  const probe: Device = { deviceId: "push-check", userId: "push-check", provider: "apns", token: PROBE_APNS_TOKEN, platform: "ios", environment, app, createdAt: now, updatedAt: now };
   const request: ApnsRequest = {
     token: PROBE_APNS_TOKEN,
     // Expiration 0: APNs tries once and never stores it (there is nobody to store it for).
@@ -104,7 +104,7 @@ export async function sendApns(env: Env, apns: ApnsConfig, device: Device, reque
   for (let round = 0; round < 2; round++) {
     let token: string;
     try {
-      token = await apnsProviderToken(env, apns, rejected);
+      token = await apnsProviderToken(env, device.app, apns, rejected);
     } catch (error) {
       return { status: "retry", reason: `provider token: ${describe(error)}` };
     }

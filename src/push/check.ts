@@ -1,15 +1,18 @@
 import { z } from "@hono/zod-openapi";
+import { ConfigError, tryConfig } from "../platform/config";
 import { log } from "../platform/log";
+import { pushApps } from "./apps";
 import type { PushContext } from "./context";
 import { describe } from "./outcome";
 import type { Provider } from "./providers";
 
 /**
  * `POST /v1/admin/push/check`: proves from where the Worker runs that each configured push
- * provider accepts our credentials, without notifying anyone. Each provider brings its own probe
+ * provider of every app accepts our credentials, without notifying anyone. Each provider brings its own probe
  * (fcm.ts: a fresh OAuth token and a `validate_only` message; apns.ts: a push to an all-zero
- * device token that only `400 BadDeviceToken` passes); this module runs them in parallel, bounds
- * each in time, and scrubs what they report.
+ * device token that only `400 BadDeviceToken` passes; webpush.ts: a VAPID JWT that verifies with
+ * the public key browsers subscribe with); this module runs them in parallel, bounds each in
+ * time, and scrubs what they report.
  */
 
 export const ProviderCheckSchema = z
@@ -23,8 +26,15 @@ export const ProviderCheckSchema = z
 
 export const PushCheckSchema = z
   .object({
-    providers: z.object({ fcm: ProviderCheckSchema, apns: ProviderCheckSchema }),
-    ok: z.boolean().openapi({ description: "Every configured provider is ok (true when none is configured)" }),
+    providers: z
+      .object({ fcm: ProviderCheckSchema, apns: ProviderCheckSchema, webpush: ProviderCheckSchema })
+      .openapi({ description: "The default app's FCM and APNs, and the deployment's Web Push (VAPID)" }),
+    apps: z
+      .record(z.string(), z.object({ fcm: ProviderCheckSchema.optional(), apns: ProviderCheckSchema.optional() }))
+      .optional()
+      .openapi({ description: "Each app of PUSH_APPS: the providers it declares" }),
+    appsProblem: z.string().optional().openapi({ description: "Why the apps of PUSH_APPS could not be read (their devices fail until it is fixed)" }),
+    ok: z.boolean().openapi({ description: "Every configured provider of every app is ok, and PUSH_APPS reads (true when none is configured)" }),
   })
   .openapi("PushCheck");
 
@@ -57,11 +67,34 @@ export async function checkPush(push: PushContext, options: PushCheckOptions = {
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const apnsEnvironment = options.apnsEnvironment ?? "production";
   const check = (provider: Provider) => checkProvider(provider, push, apnsEnvironment, timeoutMs);
-  const [fcm, apns] = await Promise.all([check(push.provider("fcm")), check(push.provider("apns"))]);
-  const providers = { fcm, apns };
-  const ok = Object.values(providers).every((check) => !check.configured || check.ok);
-  log(ok ? "info" : "error", "push_check", { ok, fcm: summary(fcm), apns: summary(apns) });
-  return { providers, ok };
+  const declared = tryConfig(pushApps, push.env);
+  const named = declared instanceof ConfigError ? [] : [...declared];
+  const [fcm, apns, webpush, ...perApp] = await Promise.all([
+    check(push.provider("fcm")),
+    check(push.provider("apns")),
+    check(push.provider("webpush")),
+    ...named.map(async ([app, { declaration }]) => {
+      const [appFcm, appApns] = await Promise.all([
+        declaration.fcm ? check(push.provider("fcm", app)) : undefined,
+        declaration.apns ? check(push.provider("apns", app)) : undefined,
+      ]);
+      return [app, { ...(appFcm ? { fcm: appFcm } : {}), ...(appApns ? { apns: appApns } : {}) }] as const;
+    }),
+  ]);
+  const providers = { fcm, apns, webpush };
+  const apps = Object.fromEntries(perApp);
+  const appsProblem = declared instanceof ConfigError ? `provider misconfigured: check ${declared.variables.join(", ")}` : undefined;
+  const all = [fcm, apns, webpush, ...Object.values(apps).flatMap((checks) => Object.values(checks))];
+  const ok = !appsProblem && all.every((check) => !check.configured || check.ok);
+  log(ok ? "info" : "error", "push_check", {
+    ok,
+    fcm: summary(fcm),
+    apns: summary(apns),
+    webpush: summary(webpush),
+    ...(named.length > 0 ? { apps: Object.fromEntries(perApp.map(([app, checks]) => [app, Object.fromEntries(Object.entries(checks).map(([name, c]) => [name, summary(c)]))])) } : {}),
+    ...(appsProblem ? { appsProblem } : {}),
+  });
+  return { providers, ...(named.length > 0 ? { apps } : {}), ...(appsProblem ? { appsProblem } : {}), ok };
 }
 
 async function checkProvider(provider: Provider, push: PushContext, apnsEnvironment: "production" | "sandbox", timeoutMs: number): Promise<ProviderCheck> {

@@ -7,6 +7,7 @@ import { deliverToDevice, sendToTopic, type DeviceResult } from "./delivery";
 import { fanOut, fanOutTopicPage } from "./fanout";
 import { PushJobSchema, type DeliverJob } from "./jobs";
 import { retryDelaySeconds } from "./outcome";
+import { forgetDevicePage, forgetMembership } from "./topics";
 
 /** Queue consumer for `secureconnect-push`: fan-out jobs expand, deliver and topic jobs send once. */
 export async function consumePushBatch(batch: MessageBatch<unknown>, env: Env): Promise<void> {
@@ -19,6 +20,22 @@ export async function consumePushBatch(batch: MessageBatch<unknown>, env: Env): 
       return;
     }
     const job = parsed.data;
+    try {
+      if (job.type === "device-removed") {
+        await forgetDevicePage(push, job);
+        message.ack();
+        return;
+      }
+      if (job.type === "forget-membership") {
+        if ((await forgetMembership(push, job)) === "retry") message.retry({ delaySeconds: retryDelaySeconds(message.attempts, undefined) });
+        else message.ack();
+        return;
+      }
+    } catch (error) {
+      log("error", "push_job_error", { messageId: message.id, type: job.type, message: String(error) });
+      message.retry({ delaySeconds: retryDelaySeconds(message.attempts, undefined) });
+      return;
+    }
     if (Date.now() >= job.notification.expiresAt) {
       log("info", "push_expired", { kind: job.notification.kind, notificationId: job.notification.id });
       message.ack();
@@ -37,7 +54,7 @@ export async function consumePushBatch(batch: MessageBatch<unknown>, env: Env): 
         message.ack();
         return;
       }
-      const result = job.type === "topic" ? await sendToTopic(push, job.notification, job.topic) : await deliverJob(push, job, message.attempts);
+      const result = job.type === "topic" ? await sendToTopic(push, job.notification, job.topic, job.app) : await deliverJob(push, job, message.attempts);
       if (result?.status === "retry") {
         message.retry({ delaySeconds: retryDelaySeconds(attempt, result.retryAfterSeconds) });
         record(env, { type: "queue", action: "retry", job: job.type, kind: job.notification.kind });
@@ -53,8 +70,11 @@ export async function consumePushBatch(batch: MessageBatch<unknown>, env: Env): 
 /** A deliver job: the fan-out's snapshot of the device on the first try, KV's current one after. */
 async function deliverJob(push: PushContext, job: DeliverJob, queueAttempts: number): Promise<DeviceResult | undefined> {
   const device = job.device && queueAttempts === 1 ? job.device : await getDevice(push.env.DEVICES, job.userId, job.deviceId);
-  // Deleted since: nothing to send. Of another provider than asked: reached some other way.
+  // Deleted since: nothing to send. Of another provider than asked: reached some other way. Of
+  // another generation: a later device under the id of a topic member, which joined nothing.
   if (!device || (job.onlyProvider && device.provider !== job.onlyProvider)) return undefined;
+  if (job.reachedByTopics && push.provider(device.provider, device.app).topics) return undefined;
+  if (job.generation && device.createdAt !== job.generation) return undefined;
   return deliverToDevice(push, job.notification, device);
 }
 
@@ -62,16 +82,18 @@ async function deliverJob(push: PushContext, job: DeliverJob, queueAttempts: num
 export function consumeDeadLetters(batch: MessageBatch<unknown>, env: Env): void {
   for (const message of batch.messages) {
     const job = PushJobSchema.safeParse(message.body);
-    record(env, { type: "queue", action: "dead-letter", job: job.success ? job.data.type : "invalid", ...(job.success ? { kind: job.data.notification.kind } : {}) });
+    record(env, { type: "queue", action: "dead-letter", job: job.success ? job.data.type : "invalid", ...(job.success && "notification" in job.data ? { kind: job.data.notification.kind } : {}) });
     log("error", "push_dead_letter", {
       messageId: message.id,
       ...(job.success
-        ? {
-            kind: job.data.notification.kind,
-            notificationId: job.data.notification.id,
-            ...(job.data.type === "deliver" ? { userId: job.data.userId, deviceId: job.data.deviceId } : {}),
-            ...(job.data.type === "topic" ? { topic: job.data.topic } : {}),
-          }
+        ? "notification" in job.data
+          ? {
+              kind: job.data.notification.kind,
+              notificationId: job.data.notification.id,
+              ...(job.data.type === "deliver" ? { userId: job.data.userId, deviceId: job.data.deviceId } : {}),
+              ...(job.data.type === "topic" ? { topic: job.data.topic } : {}),
+            }
+          : { type: job.data.type, userId: job.data.device.userId, deviceId: job.data.device.deviceId }
         : {}),
     });
     message.ack();

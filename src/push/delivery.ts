@@ -1,4 +1,4 @@
-import { redact, type Device } from "../devices/device";
+import { DEFAULT_APP, redact, type Device } from "../devices/device";
 import { removeDeadToken } from "../devices/store";
 import { record } from "../metrics/recorder";
 import { log } from "../platform/log";
@@ -16,16 +16,17 @@ export type DeviceResult = DeliveryOutcome & { provider: ProviderName | "log"; t
  * is removed here, and anything but a delivery is logged with what an operator needs.
  */
 export async function deliverToDevice(push: PushContext, notification: PushNotification, device: Device): Promise<DeviceResult> {
-  const provider = push.provider(device.provider);
+  const provider = push.provider(device.provider, device.app);
   const started = Date.now();
   const sent =
-    Date.now() >= notification.expiresAt
+    started >= notification.expiresAt
       ? { status: "failed" as const, reason: "expired", token: device.token }
       : await provider.send(notification, device);
+  const latencyMs = Date.now() - started;
   const result: DeviceResult = { ...sent, provider: provider.mode === "log" ? "log" : provider.name };
   record(push.env, pushOutcomeEvent(result, notification, "device", Date.now() - started));
   if (result.status === "dead") {
-    await removeDeadToken(push.env.DEVICES, device.userId, device.deviceId, result.token, result.reportedAt);
+    await removeDeadToken(push.env, device.userId, device.deviceId, result.token, result.reportedAt);
   }
   // Successes are counted by the caller, not logged one by one: a fan-out to 1000 devices would
   // otherwise write 1000 lines. Anything else is logged with what an operator needs.
@@ -34,7 +35,9 @@ export async function deliverToDevice(push: PushContext, notification: PushNotif
       outcome: result.status,
       reason: result.reason,
       provider: result.provider,
+      app: device.app,
       kind: notification.kind,
+      latencyMs,
       notificationId: notification.id,
       userId: device.userId,
       deviceId: device.deviceId,
@@ -45,17 +48,19 @@ export async function deliverToDevice(push: PushContext, notification: PushNotif
 }
 
 /**
- * One topic message at the provider that has topics (FCM reaches the topic's devices itself).
- * Undefined when it is not configured: the topic's members are then reached one by one.
+ * One topic message at `app`'s provider that has topics (FCM reaches the topic's devices of its
+ * project itself). Undefined when it is not configured: the topic's members of that app are then
+ * reached one by one.
  */
-export async function sendToTopic(push: PushContext, notification: PushNotification, topic: string): Promise<DeliveryOutcome | undefined> {
-  const topics = push.provider("fcm").topics;
+export async function sendToTopic(push: PushContext, notification: PushNotification, topic: string, app: string = DEFAULT_APP): Promise<DeliveryOutcome | undefined> {
+  const topics = push.provider("fcm", app).topics;
   if (!topics) return undefined;
   const started = Date.now();
   const result = await topics.send(notification, topic);
-  record(push.env, pushOutcomeEvent({ ...result, provider: "fcm" }, notification, "topic", Date.now() - started));
+  const latencyMs = Date.now() - started;
+  record(push.env, pushOutcomeEvent({ ...result, provider: "fcm" }, notification, "topic", latencyMs));
   if (result.status !== "delivered") {
-    log(result.status === "retry" ? "warn" : "error", "push_topic", { outcome: result.status, reason: result.reason, kind: notification.kind, notificationId: notification.id, topic });
+    log(result.status === "retry" ? "warn" : "error", "push_topic", { outcome: result.status, reason: result.reason, provider: "fcm", app, kind: notification.kind, notificationId: notification.id, topic, latencyMs });
   }
   return result;
 }

@@ -38,7 +38,7 @@ export async function fanOut(push: PushContext, job: FanoutJob, queueAttempts: n
 
 /**
  * One page of a topic's members: a deliver job for each (the device is read when it is sent,
- * skipped unless it is of `onlyProvider`), then the job for the next page. One KV `list` per job,
+ * skipped when its app's FCM reached it with the topic message), then the job for the next page. One KV `list` per job,
  * however large the topic. Queueing the next page last means a failure part-way is retried from
  * this page: a member may then get the notification twice, never not at all.
  */
@@ -52,7 +52,9 @@ export async function fanOutTopicPage(push: PushContext, job: TopicMembersJob): 
         notification: job.notification,
         userId: member.userId,
         deviceId: member.deviceId,
+          ...(job.reachedByTopics ? { reachedByTopics: true as const } : {}),
           ...(job.onlyProvider ? { onlyProvider: job.onlyProvider } : {}),
+          ...(member.generation ? { generation: member.generation } : {}),
         } satisfies PushJob,
       })),
     );

@@ -2,7 +2,7 @@ import type { FcmConfig } from "./config";
 import { googleAccessToken, GoogleAuthError } from "./google-auth";
 import { classifyFcm, describe, networkFailure, type DeliveryOutcome } from "./outcome";
 import { fcmMessage } from "./payloads";
-import { buildPayload, logProvider, type Provider, type ProviderProbe } from "./providers";
+import { buildPayload, logProvider, type Provider, type ProviderProbe, type TopicChangeResult } from "./providers";
 
 /** The FCM topic the push check's validate_only message is addressed to; it reaches nobody anyway. */
 export const PROBE_TOPIC = "secureconnect-push-check";
@@ -97,8 +97,8 @@ export async function fcmTopicMembership(
   tokens: string[],
   action: "add" | "remove",
   fetcher: typeof fetch,
-): Promise<{ ok: boolean; reason?: string }[]> {
-  const results: { ok: boolean; reason?: string }[] = [];
+): Promise<TopicChangeResult[]> {
+  const results: TopicChangeResult[] = [];
   for (let start = 0; start < tokens.length; start += 1000) {
     const chunk = tokens.slice(start, start + 1000);
     let reply: Response;
@@ -111,12 +111,13 @@ export async function fcmTopicMembership(
         signal: AbortSignal.timeout(10_000),
       });
     } catch (error) {
-      results.push(...chunk.map(() => ({ ok: false, reason: describe(error) })));
+      results.push(...chunk.map(() => ({ ok: false, reason: describe(error), transient: true })));
       continue;
     }
     const body = (await reply.json().catch(() => ({}))) as { results?: { error?: string }[] };
     if (!reply.ok || !Array.isArray(body.results)) {
-      results.push(...chunk.map(() => ({ ok: false, reason: `Instance ID API answered ${reply.status}` })));
+      const transient = reply.status === 429 || reply.status >= 500;
+      results.push(...chunk.map(() => ({ ok: false, reason: `Instance ID API answered ${reply.status}`, transient })));
       continue;
     }
     results.push(...chunk.map((_, i) => (body.results![i]?.error ? { ok: false, reason: body.results![i]!.error } : { ok: true })));

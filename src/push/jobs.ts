@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { DeviceSchema, type Device } from "../devices/device";
+import { DeviceRemovedJobSchema } from "../devices/removal";
 import { NotificationSchema, type PushNotification } from "./push-notification";
 import { MAX_ATTEMPTS } from "./outcome";
 
@@ -10,16 +11,24 @@ import { MAX_ATTEMPTS } from "./outcome";
  *   fanout {notification, userIds} ──▶ deliver {notification, userId, deviceId, device} × N
  *   deliver ──▶ FCM / APNs (or the log provider) ──▶ delivered | dead (token removed)
  *                                                  | retry (queue retry with back-off) | failed
- *   topic {notification, topic} ──▶ FCM topic message (a retry of /v1/push/send's topic send)
+ *   topic {notification, topic, app?} ──▶ one app's FCM topic message (a retry of /v1/push/send's topic send)
  *   topic-members {notification, topic, cursor?} ──▶ deliver × (one KV page) + topic-members {next cursor}
+ *   device-removed {device, cursor?} ──▶ forget-membership × (one KV page of its topics) + device-removed {next cursor}
+ *   forget-membership {device, topic} ──▶ its two KV keys, and its FCM token at the Instance ID API
  *
  * Exhausted retries go to the dead-letter queue; expired notifications are dropped.
  *
  * Every job is sized so that one consumer invocation (a batch of up to 100 messages, see
- * wrangler.toml) stays under Workers KV's 1,000 operations per invocation: a fan-out lists at
- * most {@link FANOUT_USERS_PER_JOB} users (one `list` each, a user has at most 20 devices), a
- * topic-members job lists one page, and a delivery reads its device at most once and removes a
- * dead token with at most five more — at most 8 operations per message, 800 per batch.
+ * wrangler.toml) stays under Workers KV's 1,000 operations per invocation, at most 8 operations
+ * per message, 800 per batch:
+ * - fanout: lists at most {@link FANOUT_USERS_PER_JOB} users (one `list` each; a user has at
+ *   most 20 devices, the cap their DeviceRoster holds);
+ * - topic-members, device-removed: one `list` page each;
+ * - deliver: reads its device at most once, and removes a dead token with at most five more (a
+ *   read and four deletes at most); the device's topics are not touched there: the removal queues
+ *   a device-removed job (a queue send, no KV), so a device in 100 topics costs the delivery nothing;
+ * - forget-membership: at most five (read its membership, delete it and the topic's member key,
+ *   read who holds the token now and whether they joined the topic themselves).
  */
 
 /** Users per fan-out job: one KV `list` each. */
@@ -43,25 +52,35 @@ export const PushJobSchema = z.discriminatedUnion("type", [
     deviceId: z.string(),
     // The device as the fan-out listed it, so a first attempt needs no KV read (retries re-read).
     device: DeviceSchema.optional(),
-    // Only a device of this provider gets it (a topic's APNs members, when FCM reaches the rest itself).
+    // A topic's member: skipped when its provider has topics (its app's FCM sent it the topic message).
+    reachedByTopics: z.literal(true).optional(),
+    // Jobs queued before apps existed: only a device of this provider gets it.
     onlyProvider: z.enum(["fcm", "apns"]).optional(),
+    // Only the device of this generation (`createdAt`) gets it: a topic member, not a later device under its id.
+    generation: z.string().optional(),
     priorAttempts: PriorAttempts,
   }),
-  z.object({ type: z.literal("topic"), notification: NotificationSchema, topic: z.string(), priorAttempts: PriorAttempts }),
+  // A retry of one app's FCM topic message (absent: the default app).
+  z.object({ type: z.literal("topic"), notification: NotificationSchema, topic: z.string(), app: z.string().optional(), priorAttempts: PriorAttempts }),
   z.object({
     type: z.literal("topic-members"),
     notification: NotificationSchema,
     topic: z.string(),
     // Where in the topic's KV listing this job starts (absent: the beginning).
     cursor: z.string().optional(),
+    reachedByTopics: z.literal(true).optional(),
+    // Jobs queued before apps existed (see deliver).
     onlyProvider: z.enum(["fcm", "apns"]).optional(),
   }),
+  DeviceRemovedJobSchema,
+  z.object({ type: z.literal("forget-membership"), device: DeviceSchema, topic: z.string() }),
 ]);
 
 export type PushJob = z.output<typeof PushJobSchema>;
 export type FanoutJob = Extract<PushJob, { type: "fanout" }>;
 export type DeliverJob = Extract<PushJob, { type: "deliver" }>;
 export type TopicMembersJob = Extract<PushJob, { type: "topic-members" }>;
+export type ForgetMembershipJob = Extract<PushJob, { type: "forget-membership" }>;
 
 /** The fan-out messages for `userIds`: {@link FANOUT_USERS_PER_JOB} users each. */
 export function fanoutMessages(notification: PushNotification, userIds: readonly string[]): MessageSendRequest<PushJob>[] {

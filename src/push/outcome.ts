@@ -1,6 +1,6 @@
 /**
  * What a provider's answer means for this device, and when to try again. Pure functions, tested
- * as tables against the real error codes of FCM HTTP v1 and APNs.
+ * as tables against the real error codes of FCM HTTP v1, APNs and Web Push services.
  */
 export type DeliveryOutcome =
   | { status: "delivered" }
@@ -62,6 +62,22 @@ export function classifyApns(status: number, body: unknown, retryAfter: string |
   }
   if (status === 410) return { status: "dead", reason };
   if (status === 429 || status >= 500) return retry(reason, retryAfter);
+  return { status: "failed", reason };
+}
+
+/**
+ * Classifies a Web Push service's answer (RFC 8030 §5; the same across FCM, Mozilla, Apple and
+ * WNS): 201 (or any 2xx) delivered; 404 and 410 mean the subscription is gone (remove it); 429 and
+ * 5xx are transient; 413 is a message too large; 400, 401 and 403 are ours to fix (a VAPID key the
+ * subscription was not made with answers 403), never a reason to remove the subscription.
+ */
+export function classifyWebPush(status: number, retryAfter: string | null): DeliveryOutcome {
+  if (status >= 200 && status < 300) return { status: "delivered" };
+  const reason = `HTTP_${status}`;
+  if (status === 404 || status === 410) return { status: "dead", reason: status === 410 ? "subscription expired (410)" : "subscription not found (404)" };
+  if (status === 429 || status >= 500) return retry(reason, retryAfter);
+  if (status === 401 || status === 403) return { status: "failed", reason: `${reason}: the push service refused our VAPID authorization` };
+  if (status === 413) return { status: "failed", reason: `${reason}: payload too large` };
   return { status: "failed", reason };
 }
 

@@ -11,12 +11,20 @@ import type { PushNotification } from "./push-notification";
  *   without a VoIP token it is a time-sensitive alert. Call-ended and missed-call are alerts
  *   (never VoIP: iOS requires every VoIP push to report a new call), call-answered and silent
  *   are background pushes (priority 5).
+ * - Browsers (Web Push): one JSON message the service worker turns into a notification (`tag` =
+ *   call id, so "call ended" replaces "incoming call"), sent with `Urgency: high` for a call's
+ *   notices, a `TTL` of the notification's remaining life and a `Topic` that folds repeats.
  */
 
 /** FCM HTTP v1 rejects payloads over 4096 bytes; APNs over 4096 (alert) or 5120 (VoIP). */
 export const FCM_MAX_PAYLOAD = 4096;
 export const APNS_MAX_PAYLOAD = 4096;
 export const APNS_MAX_VOIP_PAYLOAD = 5120;
+/**
+ * A push service need only accept 4096 bytes of body (RFC 8030): the aes128gcm header (86 bytes:
+ * salt, record size, key id) and the padding delimiter and GCM tag (17) leave 3993 for the message.
+ */
+export const WEBPUSH_MAX_PAYLOAD = 4096 - 86 - 17;
 
 export class PayloadTooLarge extends Error {
   constructor(readonly bytes: number, readonly limit: number) {
@@ -127,4 +135,40 @@ export function apnsRequest(notification: PushNotification, device: Device, bund
   const bytes = new TextEncoder().encode(request.payload).byteLength;
   if (bytes > limit) throw new PayloadTooLarge(bytes, limit);
   return request;
+}
+
+export interface WebPushMessage {
+  /** The JSON the service worker reads (demo: client/public/demo/sw.js). */
+  payload: string;
+  /** Seconds the push service keeps it for an offline browser: what is left of the notification's life. */
+  ttl: number;
+  urgency: "very-low" | "low" | "normal" | "high";
+  /** Folds an undelivered earlier message with the same topic (RFC 8030 §5.4: ≤ 32 base64url characters). */
+  topic?: string;
+}
+
+/** The Web Push message for one notification: what the browser's service worker shows. */
+export function webPushMessage(notification: PushNotification, now: number): WebPushMessage {
+  const text = notification.content ?? (notification.kind === "silent" ? undefined : TEXT[notification.kind]?.(notification));
+  const tag = notification.call?.callId ?? notification.content?.collapseKey;
+  const payload = JSON.stringify({
+    type: notification.kind,
+    notificationId: notification.id,
+    ...(text?.title ? { title: text.title } : {}),
+    ...(text?.body ? { body: text.body } : {}),
+    ...(tag ? { tag } : {}),
+    data: dataFields(notification),
+  });
+  const bytes = new TextEncoder().encode(payload).byteLength;
+  if (bytes > WEBPUSH_MAX_PAYLOAD) throw new PayloadTooLarge(bytes, WEBPUSH_MAX_PAYLOAD);
+  const urgency = notification.call
+    ? notification.kind === "missed-call"
+      ? "normal"
+      : "high"
+    : notification.kind === "silent"
+      ? "low"
+      : notification.content?.priority === "high"
+        ? "high"
+        : "normal";
+  return { payload, ttl: seconds(notification.expiresAt - now), urgency, ...(tag && /^[A-Za-z0-9_-]{1,32}$/.test(tag) ? { topic: tag } : {}) };
 }

@@ -17,11 +17,17 @@ export type ProviderResult = DeliveryOutcome & { token: string };
  */
 export type ProviderProbe = (fetcher: typeof fetch, options: { apnsEnvironment: "production" | "sandbox" }) => Promise<{ ok: boolean; detail: string }>;
 
+export interface TopicChangeResult {
+  ok: boolean;
+  reason?: string;
+  transient?: boolean;
+}
+
 /** A provider's topics (FCM only): one message reaches every subscribed token. */
 export interface ProviderTopics {
   send(notification: PushNotification, topic: string): Promise<DeliveryOutcome>;
-  /** Adds or removes tokens; one result per token, in order. */
-  change(topic: string, tokens: string[], action: "add" | "remove"): Promise<{ ok: boolean; reason?: string }[]>;
+  /** Adds or removes tokens; one result per token, in order (`transient`: worth trying again later). */
+  change(topic: string, tokens: string[], action: "add" | "remove"): Promise<TopicChangeResult[]>;
 }
 
 interface ProviderBase {

@@ -1,7 +1,9 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { requireScope } from "../auth/middleware";
 import { bearerSecurity, errorContent, jsonContent, newRouter } from "../platform/http";
+import { limitPerUser } from "../platform/request-limits";
 import { checkPush, PushCheckQuerySchema, PushCheckSchema } from "./check";
+import { webPushConfig } from "./config";
 import { pushContext } from "./context";
 import { SendRequestSchema, SendResultSchema, sendPush } from "./send";
 import { changeMembership, MembershipResultSchema, MembershipSchema, TopicSchema } from "./topics";
@@ -16,11 +18,16 @@ const membershipRoute = (action: "subscribe" | "unsubscribe") =>
     tags,
     summary: `${action === "subscribe" ? "Subscribe" : "Unsubscribe"} some of the token subject's own devices ${action === "subscribe" ? "to" : "from"} a topic (scope push:send)`,
     security: bearerSecurity,
+    middleware: [limitPerUser("topicWrites")] as const,
     request: {
       params: z.object({ topic: TopicSchema.openapi({ param: { name: "topic", in: "path" }, example: "news" }) }),
       body: { content: { "application/json": { schema: MembershipSchema } }, required: true },
     },
-    responses: { 200: jsonContent(MembershipResultSchema, "Per-device results"), ...failures },
+    responses: {
+      200: jsonContent(MembershipResultSchema, "Per-device results"),
+      ...failures,
+      429: errorContent("Too many topic membership changes by this user (30 a minute); see retry-after"),
+    },
   });
 
 /**
@@ -29,7 +36,8 @@ const membershipRoute = (action: "subscribe" | "unsubscribe") =>
  * devices of the token's `sub`.
  */
 export const pushRoutes = newRouter();
-pushRoutes.use("/push/*", requireScope("push:send"));
+pushRoutes.use("/push/send", requireScope("push:send"));
+pushRoutes.use("/push/topics/*", requireScope("push:send"));
 pushRoutes
   .openapi(
     createRoute({
@@ -56,6 +64,33 @@ pushRoutes
   .openapi(membershipRoute("unsubscribe"), async (c) =>
     c.json(await changeMembership(pushContext(c.env), c.var.principal.userId, c.req.valid("param").topic, c.req.valid("json").deviceIds, "unsubscribe"), 200),
   );
+
+/**
+ * The VAPID public key browsers subscribe with (`applicationServerKey` of `pushManager.subscribe`):
+ * any signed-in user, since every browser of the app needs it. Null when Web Push is not set up.
+ */
+pushRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/push/vapid-public-key",
+    tags,
+    summary: "The VAPID public key a browser subscribes to Web Push with",
+    security: bearerSecurity,
+    responses: {
+      200: jsonContent(
+        z.object({
+          publicKey: z
+            .string()
+            .nullable()
+            .openapi({ description: "base64url of the uncompressed P-256 public key; null when VAPID_PUBLIC_KEY is not set", example: "BP4z9KsN6nGRTbVYI_c7VJSPQTBtkgcy27mlmlMoZIIgDll6e3vCYLocInmYWAmS6TlzAC8wEqKK6PBru3jl7A8" }),
+        }),
+        "The key (or null)",
+      ),
+      401: errorContent("Missing or invalid bearer token"),
+    },
+  }),
+  (c) => c.json({ publicKey: webPushConfig(c.env)?.publicKey ?? null }, 200),
+);
 
 /**
  * Operations (scope `admin`, its own scope: a backend allowed to send pushes may not probe the

@@ -1,8 +1,9 @@
 import { z } from "@hono/zod-openapi";
-import type { Device } from "../devices/device";
+import { DEFAULT_APP, type Device } from "../devices/device";
 import { ApiError } from "../platform/errors";
 import { eachLimited } from "../platform/concurrency";
 import { UserIdSchema } from "../platform/ids";
+import { appIds } from "./apps";
 import { SEND_CONCURRENCY, type PushContext } from "./context";
 import { deliverToDevice, sendToTopic, type DeviceResult } from "./delivery";
 import { devicesOf } from "./fanout";
@@ -54,16 +55,22 @@ export type SendRequest = z.output<typeof SendRequestSchema>;
 const DeviceOutcomeSchema = z.object({
   userId: z.string(),
   deviceId: z.string(),
-  provider: z.enum(["fcm", "apns", "log"]),
+  provider: z.enum(["fcm", "apns", "webpush", "log"]),
   status: z.enum(["delivered", "retrying", "removed", "failed"]),
   reason: z.string().optional(),
 });
 type DeviceOutcome = z.output<typeof DeviceOutcomeSchema>;
 
+const TopicStatus = z.enum(["delivered", "retrying", "failed", "not_configured"]);
+
 const TopicOutcomeSchema = z.object({
   name: z.string(),
-  fcm: z.enum(["delivered", "retrying", "failed", "not_configured"]),
+  fcm: TopicStatus.openapi({ description: "The topic message at FCM: the worst of every app's (failed, retrying, delivered), not_configured when no app has FCM" }),
   reason: z.string().optional(),
+  apps: z
+    .array(z.object({ app: z.string(), fcm: TopicStatus, reason: z.string().optional() }))
+    .optional()
+    .openapi({ description: "Each app's topic message (FCM topics are per Firebase project); only when PUSH_APPS adds apps" }),
 });
 type TopicOutcome = z.output<typeof TopicOutcomeSchema>;
 
@@ -111,9 +118,9 @@ export async function sendPush(push: PushContext, request: SendRequest): Promise
   let topicOutcome: TopicOutcome | undefined;
   if (topic !== undefined) {
     topicOutcome = await sendTopic(push, notification, topic);
-    // FCM members got the topic message from FCM itself (when FCM is set up at all).
-    const fcmReachesItsOwn = push.provider("fcm").mode !== "log";
-    await push.env.PUSH_QUEUE.send({ type: "topic-members", notification, topic, ...(fcmReachesItsOwn ? { onlyProvider: "apns" as const } : {}) } satisfies PushJob);
+    // Members whose app's FCM has topics got the topic message from FCM itself; the others
+    // (APNs, Web Push, FCM without credentials) are reached one by one.
+    await push.env.PUSH_QUEUE.send({ type: "topic-members", notification, topic, reachedByTopics: true } satisfies PushJob);
   }
   const count = (status: DeviceOutcome["status"]) => outcomes.filter((outcome) => outcome.status === status).length;
   const queued = !inline || topic !== undefined;
@@ -153,15 +160,24 @@ function toNotification(input: SendRequest["notification"], now: number): PushNo
   return notification;
 }
 
+/** The topic message at every app's FCM (topics are per Firebase project), retries queued. */
 async function sendTopic(push: PushContext, notification: PushNotification, topic: string): Promise<TopicOutcome> {
-  const sent = await sendToTopic(push, notification, topic);
-  if (!sent) return { name: topic, fcm: "not_configured" };
-  if (sent.status === "retry") {
-    await push.env.PUSH_QUEUE.send({ type: "topic", notification, topic, priorAttempts: 1 } satisfies PushJob, {
-      delaySeconds: retryDelaySeconds(1, sent.retryAfterSeconds),
-    });
-  }
-  return { name: topic, fcm: sent.status === "delivered" ? "delivered" : sent.status === "retry" ? "retrying" : "failed", ...reasonOf(sent) };
+  const ids = appIds(push.env);
+  const apps = await Promise.all(
+    ids.map(async (app): Promise<NonNullable<TopicOutcome["apps"]>[number]> => {
+      const sent = await sendToTopic(push, notification, topic, app);
+      if (!sent) return { app, fcm: "not_configured" as const };
+      if (sent.status === "retry") {
+        await push.env.PUSH_QUEUE.send({ type: "topic", notification, topic, ...(app === DEFAULT_APP ? {} : { app }), priorAttempts: 1 } satisfies PushJob, {
+          delaySeconds: retryDelaySeconds(1, sent.retryAfterSeconds),
+        });
+      }
+      const fcm = sent.status === "delivered" ? ("delivered" as const) : sent.status === "retry" ? ("retrying" as const) : ("failed" as const);
+      return { app, fcm, ...reasonOf(sent) };
+    }),
+  );
+  const worst = (["failed", "retrying", "delivered"] as const).map((status) => apps.find((outcome) => outcome.fcm === status)).find(Boolean);
+  return { name: topic, fcm: worst?.fcm ?? "not_configured", ...(worst?.reason ? { reason: worst.reason } : {}), ...(ids.length > 1 ? { apps } : {}) };
 }
 
 const statusOf = (result: DeviceResult): DeviceOutcome["status"] =>

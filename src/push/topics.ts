@@ -1,13 +1,24 @@
 import { z } from "@hono/zod-openapi";
 import { DeviceIdSchema, type Device } from "../devices/device";
-import { getDevice, MAX_DEVICES_PER_USER, userKeyPart } from "../devices/store";
+import type { DeviceRemovedJob } from "../devices/removal";
+import { getDevice, MAX_DEVICES_PER_USER, tokenOwner, userKeyPart } from "../devices/store";
+import { log } from "../platform/log";
 import type { PushContext } from "./context";
+import type { ForgetMembershipJob, PushJob } from "./jobs";
 
 /**
- * Topic membership, kept in KV as one key per member device (`top:<topic>:<user>:<deviceId>`,
- * `<user>` as in the device store, the ids in the metadata) so a topic send can reach APNs
- * devices, which have no topics of their own. FCM devices are also subscribed at FCM (Instance
- * ID API), so a topic send reaches them with one message.
+ * Topic membership, kept in KV as two keys per member device, so a topic send can reach APNs
+ * devices (which have no topics of their own) and a removed device can leave every topic it
+ * joined:
+ *
+ *   top:<topic>:<user>:<deviceId>     metadata {u, d, c}: the topic's members, listed a page at a time
+ *   mem:<user>:<deviceId>/<topic>     metadata {c}: the device's topics, listed when it is removed
+ *
+ * `<user>` as in the device store; `c` is the device's `createdAt`, its generation: a device
+ * registered later under the same id has another, so it never inherits a membership (a topic page
+ * skips members of another generation, and clean-up never removes a newer generation's keys).
+ * FCM devices are also subscribed at FCM (Instance ID API), so a topic send reaches them with one
+ * message; a removed FCM device's token is unsubscribed there too.
  */
 export const TopicSchema = z.string().regex(/^[A-Za-z0-9_.~%-]{1,200}$/, "topics are 1 to 200 of A-Z a-z 0-9 _ . ~ % -");
 
@@ -20,25 +31,34 @@ export const MembershipResultSchema = z.object({
 });
 export type MembershipResult = z.output<typeof MembershipResultSchema>;
 
-const memberKey = async (topic: string, device: Device) => `top:${topic}:${await userKeyPart(device.userId)}:${device.deviceId}`;
+/** The most topics one device joins: what its removal has to undo stays small. */
+export const MAX_TOPICS_PER_DEVICE = 100;
 
-/** Members per topic-members job: one KV `list` page, one queue `sendBatch`. */
+/** Members per topic-members job (and memberships per device-removed job): one KV `list` page, one `sendBatch`. */
 export const MEMBERS_PER_PAGE = 100;
+
+type Member = Pick<Device, "userId" | "deviceId">;
+
+const memberKey = async (topic: string, device: Member) => `top:${topic}:${await userKeyPart(device.userId)}:${device.deviceId}`;
+// `/` ends the device id (device ids never hold one), so one device's prefix is never another's.
+const membershipPrefix = async (device: Member) => `mem:${await userKeyPart(device.userId)}:${device.deviceId}/`;
+const membershipKey = async (device: Member, topic: string) => `${await membershipPrefix(device)}${topic}`;
 
 /** One page of a topic's members (ids only: a member device may be gone), and the next page's cursor. */
 export async function topicMembersPage(
   kv: KVNamespace,
   topic: string,
   cursor: string | undefined,
-): Promise<{ members: { userId: string; deviceId: string }[]; cursor?: string }> {
-  const page = await kv.list<{ u: string; d: string }>({ prefix: `top:${topic}:`, limit: MEMBERS_PER_PAGE, ...(cursor ? { cursor } : {}) });
-  const members = page.keys.flatMap(({ metadata }) => (metadata ? [{ userId: metadata.u, deviceId: metadata.d }] : []));
+): Promise<{ members: (Member & { generation?: string })[]; cursor?: string }> {
+  const page = await kv.list<{ u: string; d: string; c?: string }>({ prefix: `top:${topic}:`, limit: MEMBERS_PER_PAGE, ...(cursor ? { cursor } : {}) });
+  const members = page.keys.flatMap(({ metadata }) => (metadata ? [{ userId: metadata.u, deviceId: metadata.d, ...(metadata.c ? { generation: metadata.c } : {}) }] : []));
   return { members, ...(page.list_complete ? {} : { cursor: page.cursor }) };
 }
 
 /**
  * Subscribes or unsubscribes some of `userId`'s own devices: FCM devices at FCM first (a device
- * FCM refused is reported `failed` and left as it was), then every found device in KV.
+ * FCM refused is reported `failed` and left as it was), then every found device in KV. A device
+ * already in {@link MAX_TOPICS_PER_DEVICE} topics joins no other.
  */
 export async function changeMembership(
   push: PushContext,
@@ -48,26 +68,91 @@ export async function changeMembership(
   action: "subscribe" | "unsubscribe",
 ): Promise<MembershipResult> {
   const kv = push.env.DEVICES;
-  // At most 20 reads and 20 writes (a get, not a list: a device registered a moment ago is found),
-  // and one Instance ID call for all the FCM devices.
-  const found = await Promise.all([...new Set(deviceIds)].map(async (deviceId) => ({ deviceId, device: await getDevice(kv, userId, deviceId) })));
-  const fcmDevices = found.flatMap(({ device }) => (device?.provider === "fcm" ? [device] : []));
+  // At most 20 devices: a read and (subscribing) a list each, two writes each, and one Instance
+  // ID call for each app's FCM devices. A get, not a list: a device registered a moment ago is found.
+  const found = await Promise.all(
+    [...new Set(deviceIds)].map(async (deviceId) => {
+      const device = await getDevice(kv, userId, deviceId);
+      const full = device && action === "subscribe" ? await atTopicLimit(kv, device, topic) : false;
+      return { deviceId, device, full };
+    }),
+  );
+  const joining = found.flatMap(({ device, full }) => (device && !full ? [device] : []));
+  // Each app's FCM devices at its own Firebase project: topics are per project.
   const fcmResults = new Map<string, { ok: boolean; reason?: string }>();
-  const fcmTopics = push.provider("fcm").topics;
-  if (fcmTopics && fcmDevices.length > 0) {
+  for (const app of new Set(joining.map((device) => device.app))) {
+    const fcmDevices = joining.filter((device) => device.provider === "fcm" && device.app === app);
+    const fcmTopics = push.provider("fcm", app).topics;
+    if (!fcmTopics || fcmDevices.length === 0) continue;
     const results = await fcmTopics.change(topic, fcmDevices.map((device) => device.token), action === "subscribe" ? "add" : "remove");
     fcmDevices.forEach((device, i) => fcmResults.set(device.deviceId, results[i]!));
   }
   const results = await Promise.all(
-    found.map(async ({ deviceId, device }) => {
+    found.map(async ({ deviceId, device, full }) => {
       if (!device) return { deviceId, status: "not_found" as const };
+      if (full) return { deviceId, status: "failed" as const, reason: `the device is in ${MAX_TOPICS_PER_DEVICE} topics, the most one joins` };
       const atFcm = fcmResults.get(deviceId);
       if (atFcm && !atFcm.ok) return { deviceId, status: "failed" as const, ...(atFcm.reason ? { reason: atFcm.reason } : {}) };
-      const key = await memberKey(topic, device);
-      if (action === "subscribe") await kv.put(key, "", { metadata: { u: device.userId, d: device.deviceId } });
-      else await kv.delete(key);
+      const [member, membership] = await Promise.all([memberKey(topic, device), membershipKey(device, topic)]);
+      if (action === "subscribe") {
+        await kv.put(member, "", { metadata: { u: device.userId, d: device.deviceId, c: device.createdAt } });
+        await kv.put(membership, "", { metadata: { c: device.createdAt } });
+      } else {
+        await kv.delete(member);
+        await kv.delete(membership);
+      }
       return { deviceId, status: action === "subscribe" ? ("subscribed" as const) : ("unsubscribed" as const) };
     }),
   );
   return { topic, results };
+}
+
+/** Whether `device` is in as many topics as it may join, not counting `topic` itself. */
+async function atTopicLimit(kv: KVNamespace, device: Device, topic: string): Promise<boolean> {
+  const prefix = await membershipPrefix(device);
+  const page = await kv.list({ prefix, limit: MAX_TOPICS_PER_DEVICE });
+  return page.keys.length >= MAX_TOPICS_PER_DEVICE && !page.keys.some((key) => key.name === `${prefix}${topic}`);
+}
+
+/**
+ * A removed device's clean-up, one page of its memberships per job: a forget-membership job for
+ * each of its generation's, then the job for the next page. One KV `list` per job.
+ */
+export async function forgetDevicePage(push: PushContext, job: DeviceRemovedJob): Promise<void> {
+  const { device } = job;
+  const prefix = await membershipPrefix(device);
+  const page = await push.env.DEVICES.list<{ c?: string }>({ prefix, limit: MEMBERS_PER_PAGE, ...(job.cursor ? { cursor: job.cursor } : {}) });
+  const topics = page.keys.filter((key) => !key.metadata?.c || key.metadata.c === device.createdAt).map((key) => key.name.slice(prefix.length));
+  if (topics.length > 0) {
+    await push.env.PUSH_QUEUE.sendBatch(topics.map((topic) => ({ body: { type: "forget-membership", device, topic } satisfies PushJob })));
+  }
+  if (!page.list_complete) await push.env.PUSH_QUEUE.send({ ...job, cursor: page.cursor } satisfies PushJob);
+  if (topics.length > 0 || !page.list_complete) log("info", "device_topics_forgotten", { userId: device.userId, deviceId: device.deviceId, topics: topics.length, more: !page.list_complete });
+}
+
+/**
+ * Takes a removed device out of one topic: its two keys (unless a newer device under the same id
+ * owns them now), and for an FCM token its subscription at FCM, unless the token's current owner
+ * joined the topic itself. At most five KV operations. `retry` when FCM could not be reached.
+ */
+export async function forgetMembership(push: PushContext, job: ForgetMembershipJob): Promise<"done" | "retry"> {
+  const { device, topic } = job;
+  const kv = push.env.DEVICES;
+  const membership = await membershipKey(device, topic);
+  const current = await kv.getWithMetadata<{ c?: string }>(membership);
+  const ours = current.value !== null && (!current.metadata?.c || current.metadata.c === device.createdAt);
+  if (ours) {
+    await kv.delete(await memberKey(topic, device));
+    await kv.delete(membership);
+  }
+  const fcmTopics = device.provider === "fcm" ? push.provider("fcm", device.app).topics : undefined;
+  if (!fcmTopics) return "done";
+  const owner = await tokenOwner(kv, "fcm", device.token);
+  if (owner && (await kv.get(await membershipKey(owner, topic))) !== null) return "done";
+  const [result] = await fcmTopics.change(topic, [device.token], "remove");
+  if (result?.ok) return "done";
+  if (result?.transient) return "retry";
+  // FCM no longer knows the token (or never had it in the topic): nothing is subscribed there.
+  log("info", "fcm_topic_unsubscribe_refused", { topic, deviceId: device.deviceId, reason: result?.reason });
+  return "done";
 }

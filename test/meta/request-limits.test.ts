@@ -85,6 +85,27 @@ describe("per-user limits", () => {
     },
     TIMEOUT,
   );
+
+  it(
+    "topic subscribe and unsubscribe share one per-user budget, like device writes",
+    async () => {
+      const { limit, period } = RATE_LIMITS.topicWrites;
+      await windowWithRoom(period);
+      const [dora, other] = [user("dora"), user("other")];
+      const pusher = async (userId: string) => ({ ...(await authHeader(userId, { scope: "push:send" })), "content-type": "application/json" });
+      const change = async (userId: string, n: number) =>
+        exports.default.fetch(`http://edge.test/v1/push/topics/t${n}/${n % 2 ? "unsubscribe" : "subscribe"}`, {
+          method: "POST",
+          headers: await pusher(userId),
+          body: JSON.stringify({ deviceIds: ["none"] }),
+        });
+      const responses = await runInto(limit, (n) => change(dora, n));
+      expect(responses.slice(0, limit).map((response) => response.status)).toEqual(Array(limit).fill(200));
+      await expectRateLimited(responses[limit]!, period);
+      expect((await change(other, 0)).status).toBe(200);
+    },
+    TIMEOUT,
+  );
 });
 
 describe("call reports", () => {
@@ -169,10 +190,10 @@ describe(`at most ${MAX_DEVICES_PER_USER} devices per user`, () => {
     const start = Date.parse("2026-11-24T10:00:00Z");
     // Registered directly (not through the API, whose write limit is lower than the cap), oldest first.
     for (let n = 0; n < MAX_DEVICES_PER_USER; n++) {
-      await registerDevice(env.DEVICES, erin, `d${n}`, { provider: "fcm", token: fcmToken(`e${n}`), platform: "android" }, new Date(start + n * 60_000));
+      await registerDevice(env, erin, `d${n}`, { provider: "fcm", token: fcmToken(`e${n}`), platform: "android" }, new Date(start + n * 60_000));
     }
     // Updating d0 makes d1 the least recently updated; updating never evicts.
-    await registerDevice(env.DEVICES, erin, "d0", { provider: "fcm", token: fcmToken("e0"), platform: "android" }, new Date(start + 3_600_000));
+    await registerDevice(env, erin, "d0", { provider: "fcm", token: fcmToken("e0"), platform: "android" }, new Date(start + 3_600_000));
     expect(await listDevices(env.DEVICES, erin)).toHaveLength(MAX_DEVICES_PER_USER);
 
     const response = await api(erin, "PUT", "/v1/devices/newest", { provider: "fcm", token: fcmToken("e-new"), platform: "android" });

@@ -49,6 +49,7 @@ describe("GET /openapi.json", () => {
         "/v1/push/send",
         "/v1/push/topics/{topic}/subscribe",
         "/v1/push/topics/{topic}/unsubscribe",
+        "/v1/push/vapid-public-key",
         "/v1/admin/push/check",
         "/v1/admin/turn",
         "/v1/me/ws",

@@ -66,6 +66,18 @@ describe("npm run check:push", () => {
     ]);
   });
 
+  it("prints each app's providers as <app>/<provider>, and a PUSH_APPS that does not read", async () => {
+    answer(200, { ok: false, providers: { fcm: passing(20, "ok") }, apps: { second: { apns: passing(30, "BadDeviceToken") } }, appsProblem: "provider misconfigured: check PUSH_APPS" });
+    const result = await run(["--url", base, "--token", "admin.jwt.value"]);
+    expect(result.code).toBe(1);
+    expect(result.stdout.split("\n")).toEqual([
+      "fcm         configured     ok        20 ms  ok",
+      "second/apns configured     ok        30 ms  BadDeviceToken",
+      "PUSH_APPS: provider misconfigured: check PUSH_APPS",
+      "",
+    ]);
+  });
+
   it("exits 1 and names the provider when a configured one fails", async () => {
     answer(200, { ok: false, providers: { fcm: { configured: true, ok: false, latencyMs: 40, detail: "Google OAuth: token endpoint answered 400 invalid_grant" }, apns: passing(90, "ok") } });
     const result = await run(["--url", base, "--token", "t.t.t"]);
@@ -154,8 +166,9 @@ describe("npm run check:push against wrangler dev", () => {
   it("passes with an admin token, proving both providers while delivering nothing; a push:send token is refused", async () => {
     const passed = await run(["--url", worker.url, "--token", await hs256Token(SECRET, "ops", { scope: "admin" })]);
     expect(passed.code, passed.stderr).toBe(0);
-    expect(passed.stdout).toMatch(/^fcm {3}configured {5}ok +\d+ ms {2}access token issued .*validate_only message accepted/m);
-    expect(passed.stdout).toMatch(/^apns {2}configured {5}ok +\d+ ms {2}APNs \(APNS_BASE_URL\): .*400 BadDeviceToken/m);
+    expect(passed.stdout).toMatch(/^fcm {5}configured {5}ok +\d+ ms {2}access token issued .*validate_only message accepted/m);
+    expect(passed.stdout).toMatch(/^apns {4}configured {5}ok +\d+ ms {2}APNs \(APNS_BASE_URL\): .*400 BadDeviceToken/m);
+    expect(passed.stdout).toMatch(/^webpush not configured -/m);
     const records = (await (await fetch(`${fake.url}/_control/records`)).json()) as Received[];
     // One exchange, one validation, one refused probe (FCM's and APNs' run in parallel, in any order).
     const seen = records.map(({ kind, status, delivered }) => ({ kind, status, delivered }));

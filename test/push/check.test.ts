@@ -8,7 +8,7 @@
  * configuration and a hanging provider each reported on their own provider, without secrets.
  * Not covered: real Google and Apple, HTTP/2 to APNs (deployed Workers only), an APNs relay.
  */
-import { env } from "cloudflare:workers";
+import { env as testEnv } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { app } from "../../src/api";
 import { PROBE_APNS_TOKEN } from "../../src/push/apns";
@@ -19,6 +19,9 @@ import { fakeUrl, received, script } from "../support/push";
 import { authHeader } from "../support/tokens";
 
 const PATH = "/v1/admin/push/check";
+
+// The default app alone: the second app of the test env (PUSH_APPS) has its own suite in apps.test.ts.
+const env = { ...testEnv, PUSH_APPS: undefined } as unknown as Env;
 
 // Every check logs its result (and a refused provider token a warning): keep the output quiet.
 let logged: string[] = [];
@@ -57,6 +60,7 @@ describe("POST /v1/admin/push/check", () => {
       providers: {
         fcm: { configured: true, ok: true, latencyMs: expect.any(Number), detail: expect.stringMatching(/validate_only message accepted/) },
         apns: { configured: true, ok: true, latencyMs: expect.any(Number), detail: "APNs (APNS_BASE_URL): provider token accepted; probe device token refused as expected (400 BadDeviceToken)" },
+        webpush: { configured: true, ok: true, latencyMs: expect.any(Number), detail: expect.stringMatching(/^VAPID key pair consistent: .*sub mailto:ops@example.com/) },
       },
     });
     expect(await received(tokenTarget)).toEqual([expect.objectContaining({ status: 200 })]);
@@ -139,10 +143,20 @@ describe("POST /v1/admin/push/check", () => {
   });
 
   it("says when a provider is not configured, and is ok with none (the log provider needs nothing)", async () => {
-    const bare = { ...env, FCM_SERVICE_ACCOUNT: undefined, APNS_KEY: undefined, APNS_KEY_ID: undefined, APNS_TEAM_ID: undefined, APNS_BUNDLE_ID: undefined } as unknown as Env;
+    const bare = {
+      ...env,
+      FCM_SERVICE_ACCOUNT: undefined,
+      APNS_KEY: undefined,
+      APNS_KEY_ID: undefined,
+      APNS_TEAM_ID: undefined,
+      APNS_BUNDLE_ID: undefined,
+      VAPID_PUBLIC_KEY: undefined,
+      VAPID_PRIVATE_KEY: undefined,
+      VAPID_SUBJECT: undefined,
+    } as unknown as Env;
     const { body } = await checked(bare);
     const notConfigured = { configured: false, ok: false, latencyMs: null, detail: "not configured: sends go to the log provider" };
-    expect(body).toEqual({ ok: true, providers: { fcm: notConfigured, apns: notConfigured } });
+    expect(body).toEqual({ ok: true, providers: { fcm: notConfigured, apns: notConfigured, webpush: notConfigured } });
   });
 
   it("reports a malformed configuration by variable name, never its value, and still checks the other provider", async () => {
@@ -164,6 +178,27 @@ describe("POST /v1/admin/push/check", () => {
     const doc = (await (await app.request("/openapi.json", {}, env)).json()) as { paths: Record<string, Record<string, unknown>>; components: { schemas: Record<string, unknown> } };
     expect(doc.paths[PATH]).toHaveProperty("post");
     expect(Object.keys(doc.components.schemas)).toEqual(expect.arrayContaining(["PushCheck", "PushProviderCheck"]));
+  });
+});
+
+describe("the Web Push check", () => {
+  it("fails a VAPID private key that is not the public key's pair, naming both, never their values", async () => {
+    const pair = (await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, ["sign"])) as CryptoKeyPair;
+    const other = ((await crypto.subtle.exportKey("jwk", pair.privateKey)) as JsonWebKey).d!;
+    const { body, text } = await checked({ ...env, VAPID_PRIVATE_KEY: other } as unknown as Env);
+    expect(body.ok).toBe(false);
+    expect(body.providers.webpush).toMatchObject({ configured: true, ok: false, detail: expect.stringMatching(/^VAPID_PRIVATE_KEY and VAPID_PUBLIC_KEY are not one key pair/) });
+    expect(text).not.toContain(other);
+  });
+
+  it.each([
+    [{ VAPID_PUBLIC_KEY: "BAAA" }, "check VAPID_PUBLIC_KEY"],
+    [{ VAPID_SUBJECT: "ops@example.com" }, "check VAPID_SUBJECT"],
+    [{ VAPID_SUBJECT: undefined }, "check VAPID_PRIVATE_KEY"],
+  ])("reports a malformed VAPID configuration %o by variable", async (vars, detail) => {
+    const { body } = await checked({ ...env, ...vars } as unknown as Env);
+    expect(body.providers.webpush).toEqual({ configured: true, ok: false, latencyMs: null, detail: `provider misconfigured: ${detail}` });
+    expect(body.providers.fcm).toMatchObject({ ok: true });
   });
 });
 

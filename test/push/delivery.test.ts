@@ -17,7 +17,7 @@ import { pushContext } from "../../src/push/context";
 import { deliverToDevice } from "../../src/push/delivery";
 import { FANOUT_USERS_PER_JOB, fanoutMessages, type FanoutJob, type PushJob } from "../../src/push/jobs";
 import { INLINE_MAX_USERS } from "../../src/push/send";
-import { changeMembership } from "../../src/push/topics";
+import { changeMembership, topicMembersPage } from "../../src/push/topics";
 import type { PushNotification } from "../../src/push/push-notification";
 import { randomId } from "../../src/platform/ids";
 import { api, placeCall, user } from "../support/calls";
@@ -280,7 +280,7 @@ describe("queue delivery", () => {
     const users = Array.from({ length: FANOUT_USERS_PER_JOB }, (_, u) => user(`many${u}`));
     for (const owner of users) {
       for (let n = 0; n < MAX_DEVICES_PER_USER; n++) {
-        await registerDevice(env.DEVICES, owner, `d-${String(n).padStart(2, "0")}`, { provider: "fcm", token: fcmToken(), platform: "android" }, new Date());
+        await registerDevice(env, owner, `d-${String(n).padStart(2, "0")}`, { provider: "fcm", token: fcmToken(), platform: "android" }, new Date());
       }
     }
     const total = FANOUT_USERS_PER_JOB * MAX_DEVICES_PER_USER;
@@ -414,7 +414,16 @@ describe("topics", () => {
     const topic = `alerts-${crypto.randomUUID().slice(0, 8)}`;
     await script(`topic:${topic}`, [{ ...fcmError(503, "UNAVAILABLE"), retryAfter: "1" }]);
     const result = await sendAsPusher({ topic, notification: { kind: "custom", title: "Storm" } }, 202);
-    expect(result.topic).toEqual({ name: topic, fcm: "retrying", reason: "UNAVAILABLE" });
+    // The second app's project sent its own topic message at once; the default app's is retried.
+    expect(result.topic).toEqual({
+      name: topic,
+      fcm: "retrying",
+      reason: "UNAVAILABLE",
+      apps: [
+        { app: "default", fcm: "retrying", reason: "UNAVAILABLE" },
+        { app: "second", fcm: "delivered" },
+      ],
+    });
     const [failed, delivered] = await receivedAtLeast(`topic:${topic}`, 2, 15_000);
     expect([failed!.status, delivered!.status]).toEqual([503, 200]);
     await new Promise((resolve) => setTimeout(resolve, 1500));
@@ -460,7 +469,7 @@ describe("topics", () => {
     expect(body<{ registration_tokens: string[] }>(added!).registration_tokens).toEqual([pixel.token]);
 
     const result = await sendAsPusher({ topic, notification: { kind: "custom", title: "Breaking" } }, 202);
-    expect(result.topic).toEqual({ name: topic, fcm: "delivered" });
+    expect(result.topic).toEqual({ name: topic, fcm: "delivered", apps: [{ app: "default", fcm: "delivered" }, { app: "second", fcm: "delivered" }] });
     expect(result.queued).toEqual({ users: 0, topicMembers: true });
     expect(body<FcmBody>((await received(`topic:${topic}`))[0]!).message.topic).toBe(topic);
     // The iPhone is reached through the queue; the Android only through FCM's topic message.
@@ -490,6 +499,46 @@ describe("topics", () => {
     const counts = await Promise.all(phones.map(async (phone) => (await received(phone.token)).length));
     expect(counts.every((count) => count === 1)).toBe(true);
   }, 60_000);
+
+  it("a deleted device leaves its topics, here and at FCM: a new device under the same id hears none of them", async () => {
+    const [owen, witness] = [user("owen"), user("witness")];
+    const topic = `leave-${crypto.randomUUID().slice(0, 8)}`;
+    const pixel = await registered(owen, { provider: "fcm", token: fcmToken(), platform: "android" });
+    const phone = await registered(owen, { provider: "apns", token: apnsToken(), platform: "ios", environment: "sandbox" });
+    const watcher = await iphone(witness, false);
+    for (const [who, ids] of [[owen, [pixel.deviceId, phone.deviceId]], [witness, [watcher.deviceId]]] as const) {
+      expect((await asMember(who, `/v1/push/topics/${topic}/subscribe`, { deviceIds: ids }, "push:send")).status).toBe(200);
+    }
+    expect((await api(owen, "DELETE", `/v1/devices/${pixel.deviceId}`)).status).toBe(204);
+    expect((await api(owen, "DELETE", `/v1/devices/${phone.deviceId}`)).status).toBe(204);
+    // FCM is told to drop the deleted Android's token from the topic.
+    await vi.waitFor(async () => {
+      const removals = (await received(`/topics/${topic}`)).filter((record) => body<{ action?: string }>(record).action === "batchRemove");
+      expect(removals.map((record) => body<{ registration_tokens: string[] }>(record).registration_tokens)).toEqual([[pixel.token]]);
+    }, { timeout: 8_000, interval: 100 });
+    // A new phone under the old id, registered at once: it joined nothing.
+    const newPhone = { provider: "apns", token: apnsToken(), platform: "ios", environment: "sandbox" };
+    expect((await api(owen, "PUT", `/v1/devices/${phone.deviceId}`, newPhone)).status).toBe(201);
+    await sendAsPusher({ topic, notification: { kind: "custom", title: "Members only" } }, 202);
+    await receivedAtLeast(watcher.token, 1);
+    // The topic's members page is sent before the witness hears, so the new phone would have been queued by now.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(await received(newPhone.token)).toEqual([]);
+    expect(await received(phone.token)).toEqual([]);
+  }, 20_000);
+
+  it("a device removed for a dead token inside a deliver job leaves its topics through its own clean-up jobs", async () => {
+    const pia = user("pia");
+    const topic = `dead-${crypto.randomUUID().slice(0, 8)}`;
+    const phone = await iphone(pia, false);
+    expect((await changeMembership(pushContext(env), pia, topic, [phone.deviceId], "subscribe")).results).toEqual([{ deviceId: phone.deviceId, status: "subscribed" }]);
+    expect((await topicMembersPage(env.DEVICES, topic, undefined)).members).toHaveLength(1);
+    await script(phone.token, [{ status: 410, body: { reason: "Unregistered", timestamp: Date.now() + 60_000 } }]);
+    await sendAsPusher({ topic, notification: { kind: "custom", title: "Last one" } }, 202);
+    await receivedAtLeast(phone.token, 1);
+    await vi.waitFor(async () => expect((await topicMembersPage(env.DEVICES, topic, undefined)).members).toEqual([]), { timeout: 8_000, interval: 100 });
+    expect(await getDevice(env.DEVICES, pia, phone.deviceId)).toBeNull();
+  }, 20_000);
 
   it("refuses a membership change naming more devices than a user can have", async () => {
     const ids = Array.from({ length: MAX_DEVICES_PER_USER + 1 }, (_, n) => `d${n}`);

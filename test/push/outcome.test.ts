@@ -3,10 +3,27 @@
  * back-off. The same codes are then exercised end to end against the fakes (delivery.test.ts).
  */
 import { describe, expect, it } from "vitest";
-import { classifyApns, classifyFcm, parseRetryAfter, retryDelaySeconds } from "../../src/push/outcome";
+import { classifyApns, classifyFcm, classifyWebPush, parseRetryAfter, retryDelaySeconds } from "../../src/push/outcome";
 
 const fcmError = (status: number, errorCode: string, message = "") => ({
   error: { code: status, message, status: errorCode, details: [{ "@type": "type.googleapis.com/google.firebase.fcm.v1.FcmError", errorCode }] },
+});
+
+describe("classifyWebPush", () => {
+  it.each([
+    [201, null, { status: "delivered" }],
+    [202, null, { status: "delivered" }],
+    [404, null, { status: "dead" }],
+    [410, null, { status: "dead", reason: "subscription expired (410)" }],
+    [429, "30", { status: "retry", retryAfterSeconds: 30 }],
+    [503, null, { status: "retry" }],
+    [403, null, { status: "failed", reason: expect.stringContaining("VAPID") }],
+    [401, null, { status: "failed" }],
+    [413, null, { status: "failed", reason: expect.stringContaining("too large") }],
+    [400, null, { status: "failed", reason: "HTTP_400" }],
+  ])("%i (retry-after %s) → %j", (status, retryAfter, expected) => {
+    expect(classifyWebPush(status, retryAfter)).toMatchObject(expected);
+  });
 });
 
 describe("classifyFcm", () => {

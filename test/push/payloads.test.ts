@@ -1,10 +1,10 @@
 /**
- * Payloads per kind and platform: what Android, iOS (VoIP and alert) and topics get, and the
- * size limits checked before anything is sent.
+ * Payloads per kind and platform: what Android, iOS (VoIP and alert), browsers (Web Push) and
+ * topics get, and the size limits checked before anything is sent.
  */
 import { describe, expect, it } from "vitest";
 import type { Device } from "../../src/devices/device";
-import { apnsRequest, fcmMessage, PayloadTooLarge } from "../../src/push/payloads";
+import { apnsRequest, fcmMessage, PayloadTooLarge, WEBPUSH_MAX_PAYLOAD, webPushMessage } from "../../src/push/payloads";
 import { fromCallNotice, type PushNotification } from "../../src/push/push-notification";
 
 const NOW = Date.parse("2026-11-24T12:00:00Z");
@@ -20,6 +20,7 @@ const iphone: Device = {
   token: "a".repeat(64),
   voipToken: "b".repeat(64),
   environment: "production",
+  app: "default",
   createdAt: "",
   updatedAt: "",
 };
@@ -107,5 +108,39 @@ describe("apnsRequest", () => {
     expect(() => apnsRequest(padded(5200), iphone, "com.example.calls")).toThrow(PayloadTooLarge);
     const { voipToken: _none, ...plain } = iphone;
     expect(() => apnsRequest(padded(4500), plain, "com.example.calls")).toThrow(PayloadTooLarge);
+  });
+});
+
+describe("webPushMessage", () => {
+  it.each([
+    ["incoming-call", "high", "Incoming video call"],
+    ["call-answered", "high", "Call answered"],
+    ["call-ended", "high", "Call ended"],
+    ["missed-call", "normal", "Missed call"],
+  ] as const)("sends %s with Urgency %s, the call id as tag and Topic, and the call's fields", (kind, urgency, title) => {
+    const message = webPushMessage(call(kind), NOW + 5_000);
+    expect(message).toMatchObject({ urgency, topic: "CALL123" });
+    expect(JSON.parse(message.payload)).toMatchObject({ type: kind, notificationId: "n-1", title, tag: "CALL123", data: { callId: "CALL123", caller: "alice", media: "video" } });
+  });
+
+  it("gives the ring's remaining life as TTL, never below zero", () => {
+    expect(webPushMessage(call("incoming-call"), NOW + 5_000).ttl).toBe(40);
+    expect(webPushMessage(call("incoming-call"), NOW + 60_000).ttl).toBe(0);
+  });
+
+  it("sends custom notifications at their priority and silent ones low, without a title", () => {
+    const custom: PushNotification = { id: "c", kind: "custom", createdAt: NOW, expiresAt: NOW + 60_000, content: { title: "T", body: "B", priority: "normal", collapseKey: "not a topic!" } };
+    const message = webPushMessage(custom, NOW);
+    expect(message).toEqual({ payload: expect.any(String), ttl: 60, urgency: "normal" });
+    expect(JSON.parse(message.payload)).toEqual({ type: "custom", notificationId: "c", title: "T", body: "B", tag: "not a topic!", data: { type: "custom", notificationId: "c" } });
+    const silent: PushNotification = { id: "s", kind: "silent", createdAt: NOW, expiresAt: NOW + 1000, content: { data: { sync: "1" }, priority: "normal" } };
+    expect(webPushMessage(silent, NOW).urgency).toBe("low");
+    expect(JSON.parse(webPushMessage(silent, NOW).payload)).toEqual({ type: "silent", notificationId: "s", data: { type: "silent", notificationId: "s", sync: "1" } });
+  });
+
+  it(`checks the ${WEBPUSH_MAX_PAYLOAD} bytes a push service must take, after encryption`, () => {
+    const padded = (bytes: number): PushNotification => ({ id: "p", kind: "custom", createdAt: NOW, expiresAt: NOW + 1000, content: { title: "x", data: { pad: "y".repeat(bytes) }, priority: "normal" } });
+    expect(() => webPushMessage(padded(3800), NOW)).not.toThrow();
+    expect(() => webPushMessage(padded(4000), NOW)).toThrow(PayloadTooLarge);
   });
 });

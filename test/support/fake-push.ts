@@ -1,13 +1,26 @@
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { exportPKCS8, exportSPKI, generateKeyPair, importSPKI, jwtVerify, decodeProtectedHeader } from "jose";
+import { decodeJwt, decodeProtectedHeader, exportPKCS8, exportSPKI, generateKeyPair, importJWK, importSPKI, jwtVerify } from "jose";
+import { decryptWebPush, fromBase64url, newBrowserKeys, toBase64url, type BrowserKeys } from "./webpush-crypto";
+
+/** The host of the fake push service's endpoints (WEBPUSH_BASE_URL sends them to the fake). */
+export const WEBPUSH_HOST = "push.example.test";
 
 /**
  * Fake Google OAuth, FCM HTTP v1 (+ Instance ID topics) and APNs on 127.0.0.1, verifying what
  * the real ones verify: the RS256 service-account assertion (issuer, audience, scope, ≤ 1 h), the
- * FCM bearer token and message shape, the APNs ES256 provider token (kid, iss, iat age), headers
- * and payload limits. Any target can be scripted to answer with the providers' real errors.
+ * FCM bearer token (issued for the project it sends to) and message shape, the APNs ES256
+ * provider token (kid, iss, iat age) and a topic of the key's own app, headers and payload limits.
+ * It knows two apps' credentials (the default one and `secondApp`), as two customers would have.
+ *
+ * Web Push (RFC 8030): `POST /_control/webpush/subscribe` plays a browser subscribing (new keys,
+ * bound to the VAPID public key, or to `applicationServerKey`) and returns its PushSubscription,
+ * at `https://push.example.test/sub/<id>`; the Worker's WEBPUSH_BASE_URL sends those to
+ * `/webpush/<host>/<path>` here, where the VAPID JWT (ES256, `aud` the endpoint's origin, `exp`
+ * ≤ 24 h, `sub`), `k`, TTL, Urgency, Topic and `Content-Encoding: aes128gcm` are checked and the
+ * body is decrypted with the subscription's private key: the record's body is the message the
+ * service worker would get. Unknown subscriptions answer 404, like a push service. Any target can be scripted to answer with the providers' real errors.
  * Keys are generated at start; nothing private is committed.
  *
  * Like the real ones, FCM's `validate_only: true` runs every check and delivers nothing (200,
@@ -28,6 +41,10 @@ export interface FakePush {
   apnsKeyId: string;
   apnsTeamId: string;
   bundleId: string;
+  /** The VAPID key pair (base64url, as VAPID_PUBLIC_KEY and VAPID_PRIVATE_KEY) the push service checks JWTs with. */
+  vapid: { publicKey: string; privateKey: string };
+  /** A second app ("second": its own Firebase project, APNs key, team and bundle) as PUSH_APPS and its keys secret. */
+  secondApp: { id: string; pushApps: string; keysVariable: string; keys: string; project: string; bundleId: string };
   close: () => Promise<void>;
 }
 
@@ -40,7 +57,7 @@ export interface Scripted {
 }
 
 export interface Received {
-  kind: "token" | "fcm" | "iid" | "apns";
+  kind: "token" | "fcm" | "iid" | "apns" | "webpush";
   target: string;
   authorization: string;
   headers: Record<string, string>;
@@ -53,20 +70,54 @@ export interface Received {
 
 const FCM_SCOPE = "https://www.googleapis.com/auth/firebase.messaging";
 
-export async function startFakePush(options: { latencyMs?: number } = {}): Promise<FakePush> {
-  const project = "fake-project";
-  const clientEmail = "push@fake-project.iam.gserviceaccount.com";
-  const apnsKeyId = "ABC123DEFG";
-  const apnsTeamId = "TEAM123456";
-  const bundleId = "com.example.calls";
+/** One app's credentials as the fake knows them: a Firebase project and an APNs key of a team. */
+interface FakeAccount {
+  project: string;
+  clientEmail: string;
+  apnsKeyId: string;
+  apnsTeamId: string;
+  bundleId: string;
+  rsa: CryptoKeyPair;
+  ec: CryptoKeyPair;
+  saPublic: CryptoKey;
+  apnsPublic: CryptoKey;
+}
+
+async function fakeAccount(project: string, apnsKeyId: string, apnsTeamId: string, bundleId: string): Promise<FakeAccount> {
   const rsa = await generateKeyPair("RS256", { extractable: true, modulusLength: 2048 });
   const ec = await generateKeyPair("ES256", { extractable: true });
-  const saPublic = await importSPKI(await exportSPKI(rsa.publicKey), "RS256");
-  const apnsPublic = await importSPKI(await exportSPKI(ec.publicKey), "ES256");
+  return {
+    project,
+    clientEmail: `push@${project}.iam.gserviceaccount.com`,
+    apnsKeyId,
+    apnsTeamId,
+    bundleId,
+    rsa,
+    ec,
+    saPublic: await importSPKI(await exportSPKI(rsa.publicKey), "RS256"),
+    apnsPublic: await importSPKI(await exportSPKI(ec.publicKey), "ES256"),
+  };
+}
 
+export async function startFakePush(options: { latencyMs?: number } = {}): Promise<FakePush> {
+  const main = await fakeAccount("fake-project", "ABC123DEFG", "TEAM123456", "com.example.calls");
+  const second = await fakeAccount("second-project", "SECOND1234", "TEAM654321", "com.example.second");
+  const accounts = [main, second];
+  const { apnsKeyId, apnsTeamId, bundleId } = main;
+  // Targets of the second project's topics carry its name, so tests of the default app's topics see only their own.
+  const topicTarget = (account: FakeAccount, name: string) => (account === main ? name : `${account.project}/${name}`);
+
+  // Web Push: the application server key pair the Worker is configured with, and the subscriptions "browsers" made.
+  const vapidPair = (await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, ["sign", "verify"])) as CryptoKeyPair;
+  const vapid = {
+    publicKey: toBase64url(new Uint8Array((await crypto.subtle.exportKey("raw", vapidPair.publicKey)) as ArrayBuffer)),
+    privateKey: String(((await crypto.subtle.exportKey("jwk", vapidPair.privateKey)) as JsonWebKey).d),
+  };
+  const subscriptions = new Map<string, { keys: BrowserKeys; applicationServerKey: string }>();
   const scripts = new Map<string, Scripted[]>();
   const records: Received[] = [];
-  const accessTokens = new Set<string>();
+  // Access token → the account whose service account it was issued to.
+  const accessTokens = new Map<string, FakeAccount>();
   let url = "";
 
   const answer = (response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}, delayMs = 0) => {
@@ -91,7 +142,7 @@ export async function startFakePush(options: { latencyMs?: number } = {}): Promi
     error: { code: status, message, status: errorCode, details: [{ "@type": "type.googleapis.com/google.firebase.fcm.v1.FcmError", errorCode }] },
   });
 
-  async function handle(request: IncomingMessage, response: ServerResponse, raw: string) {
+  async function handle(request: IncomingMessage, response: ServerResponse, raw: string, bytes: Buffer) {
     const path = new URL(request.url ?? "/", "http://fake").pathname;
     const headers = Object.fromEntries(Object.entries(request.headers).map(([k, v]) => [k, String(v)]));
     const authorization = headers.authorization ?? "";
@@ -110,12 +161,16 @@ export async function startFakePush(options: { latencyMs?: number } = {}): Promi
     if (request.method === "POST" && tokenEndpoint) {
       const target = tokenEndpoint[1] ? `token:${tokenEndpoint[1]}` : "token";
       const form = new URLSearchParams(raw);
+      let account: FakeAccount | undefined;
       try {
         if (form.get("grant_type") !== "urn:ietf:params:oauth:grant-type:jwt-bearer") throw new Error("grant_type");
+        const assertion = form.get("assertion") ?? "";
+        account = accounts.find((candidate) => candidate.clientEmail === decodeJwt(assertion).iss);
+        if (!account) throw new Error("unknown service account");
         // Google wants the token endpoint's own URL as the audience.
-        const { payload } = await jwtVerify(form.get("assertion") ?? "", saPublic, {
+        const { payload } = await jwtVerify(assertion, account.saPublic, {
           algorithms: ["RS256"],
-          issuer: clientEmail,
+          issuer: account.clientEmail,
           audience: `${url}${path}`,
           requiredClaims: ["iat", "exp"],
         });
@@ -131,7 +186,7 @@ export async function startFakePush(options: { latencyMs?: number } = {}): Promi
       });
       if (refused) return;
       const token = `ya29.fake-${randomUUID()}`;
-      accessTokens.add(token);
+      accessTokens.set(token, account);
       record({ kind: "token", target, authorization, headers, body: {}, status: 200 });
       return answer(response, 200, { access_token: token, expires_in: 3599, token_type: "Bearer" });
     }
@@ -140,7 +195,9 @@ export async function startFakePush(options: { latencyMs?: number } = {}): Promi
     if (request.method === "POST" && fcmSend) {
       const body = JSON.parse(raw) as { message?: Record<string, unknown>; validate_only?: unknown };
       const message = body.message ?? {};
-      const target = typeof message.token === "string" ? message.token : `topic:${String(message.topic)}`;
+      const sender = accessTokens.get(authorization.replace(/^Bearer /, ""));
+      const projectOf = accounts.find((account) => account.project === fcmSend[1]) ?? main;
+      const target = typeof message.token === "string" ? message.token : topicTarget(projectOf, `topic:${String(message.topic)}`);
       // validate_only: every check below still runs (scripted answers included: FCM reports an
       // unregistered token to a validation too), and a success delivers nothing.
       const validateOnly = body.validate_only === true;
@@ -148,21 +205,23 @@ export async function startFakePush(options: { latencyMs?: number } = {}): Promi
         record({ kind: "fcm", target, authorization, headers, body, status }, status === 200 && !validateOnly);
         return answer(response, status, payload, extra, delayMs);
       };
-      if (!accessTokens.has(authorization.replace(/^Bearer /, ""))) return reply(401, fcmError(401, "UNAUTHENTICATED", "Request had invalid authentication credentials."));
-      if (fcmSend[1] !== project) return reply(403, fcmError(403, "SENDER_ID_MISMATCH", "SenderId mismatch"));
+      if (!sender) return reply(401, fcmError(401, "UNAUTHENTICATED", "Request had invalid authentication credentials."));
+      // A token of one project's service account has no permission on another project.
+      if (fcmSend[1] !== sender.project) return reply(403, fcmError(403, "PERMISSION_DENIED", "Permission 'cloudmessaging.messages.create' denied"));
       const problem = fcmRequestProblem(body) ?? fcmShapeProblem(message, raw);
       if (problem) return reply(400, fcmError(400, "INVALID_ARGUMENT", problem));
       if (replayed(target, reply)) return;
-      return reply(200, { name: `projects/${project}/messages/${validateOnly ? "fake_message_id" : randomUUID()}` });
+      return reply(200, { name: `projects/${sender.project}/messages/${validateOnly ? "fake_message_id" : randomUUID()}` });
     }
 
     const iid = /^\/iid\/v1:(batchAdd|batchRemove)$/.exec(path);
     if (request.method === "POST" && iid) {
       const body = JSON.parse(raw) as { to?: string; registration_tokens?: string[] };
-      const ok = accessTokens.has(authorization.replace(/^Bearer /, "")) && headers.access_token_auth === "true";
+      const sender = accessTokens.get(authorization.replace(/^Bearer /, ""));
+      const ok = sender !== undefined && headers.access_token_auth === "true";
       const valid = typeof body.to === "string" && body.to.startsWith("/topics/") && Array.isArray(body.registration_tokens) && body.registration_tokens.length <= 1000;
       const status = !ok ? 401 : !valid ? 400 : 200;
-      record({ kind: "iid", target: body.to ?? "", authorization, headers, body, status });
+      record({ kind: "iid", target: topicTarget(sender ?? main, body.to ?? ""), authorization, headers, body: { ...body, action: iid[1] }, status });
       if (status !== 200) return answer(response, status, { error: status === 401 ? "Unauthorized" : "InvalidRequest" });
       return answer(response, 200, { results: body.registration_tokens!.map((token) => (scripted(`iid:${token}`)?.body as object) ?? {}) });
     }
@@ -175,50 +234,118 @@ export async function startFakePush(options: { latencyMs?: number } = {}): Promi
         return answer(response, status, payload, { "apns-id": randomUUID(), ...extra }, delayMs);
       };
       const jwt = authorization.replace(/^bearer /, "");
+      let account: FakeAccount | undefined;
       try {
-        if (decodeProtectedHeader(jwt).kid !== apnsKeyId) return reply(403, { reason: "InvalidProviderToken" });
-        const { payload } = await jwtVerify(jwt, apnsPublic, { algorithms: ["ES256"], issuer: apnsTeamId, requiredClaims: ["iat"] });
+        account = accounts.find((candidate) => candidate.apnsKeyId === decodeProtectedHeader(jwt).kid);
+        if (!account) return reply(403, { reason: "InvalidProviderToken" });
+        const { payload } = await jwtVerify(jwt, account.apnsPublic, { algorithms: ["ES256"], issuer: account.apnsTeamId, requiredClaims: ["iat"] });
         const age = Date.now() / 1000 - payload.iat!;
         if (age > 3600) return reply(403, { reason: "ExpiredProviderToken" });
         if (age < -60) return reply(403, { reason: "InvalidProviderToken" });
       } catch {
         return reply(403, { reason: "InvalidProviderToken" });
       }
-      const problem = apnsProblem(headers, raw, target, bundleId);
+      // A key signs for its own team's bundles only.
+      const problem = apnsProblem(headers, raw, target, account.bundleId);
       if (problem) return reply(problem.status, { reason: problem.reason });
       if (replayed(target, reply)) return;
       // A well-formed token APNs never issued (all zeros): refused once the request is authenticated.
       if (/^0+$/.test(target)) return reply(400, { reason: "BadDeviceToken" });
       return reply(200, undefined);
     }
+    if (request.method === "POST" && path === "/_control/webpush/subscribe") {
+      // A browser subscribing: new keys; the subscription is bound to the application server key it names.
+      const { applicationServerKey } = (raw ? JSON.parse(raw) : {}) as { applicationServerKey?: string };
+      const keys = await newBrowserKeys();
+      const endpoint = `https://${WEBPUSH_HOST}/sub/${randomUUID()}`;
+      subscriptions.set(endpoint, { keys, applicationServerKey: applicationServerKey ?? vapid.publicKey });
+      return answer(response, 200, { endpoint, expirationTime: null, keys: { p256dh: toBase64url(keys.publicKey), auth: toBase64url(keys.auth) } });
+    }
+
+    const webpush = /^\/webpush\/([^/]+)(\/.*)$/.exec(path);
+    if (request.method === "POST" && webpush) {
+      const endpoint = `https://${webpush[1]}${webpush[2]}`;
+      const reply = (status: number, payload: unknown, extra: Record<string, string> = {}, delayMs = 0) => {
+        record({ kind: "webpush", target: endpoint, authorization, headers, body: payload, status }, status === 201);
+        return answer(response, status, status === 201 ? undefined : payload, extra, delayMs);
+      };
+      const problem = await webPushProblem(endpoint, headers, bytes);
+      if (problem) return reply(problem.status, { error: problem.error });
+      if (replayed(endpoint, reply)) return;
+      const subscription = subscriptions.get(endpoint)!;
+      let message: unknown;
+      try {
+        message = JSON.parse(new TextDecoder().decode(await decryptWebPush(new Uint8Array(bytes), subscription.keys)));
+      } catch (error) {
+        return reply(400, { error: `cannot decrypt with the subscription's keys: ${String(error)}` });
+      }
+      return reply(201, message, { location: `https://${WEBPUSH_HOST}/message/${randomUUID()}` });
+    }
     return answer(response, 404, { error: "not found" });
   }
 
+  /** What a push service refuses (RFC 8030, 8292, 8291), before it would store the message. */
+  async function webPushProblem(endpoint: string, headers: Record<string, string>, body: Buffer): Promise<{ status: number; error: string } | undefined> {
+    const subscription = subscriptions.get(endpoint);
+    if (!subscription) return { status: 404, error: "no such subscription" };
+    const vapidAuth = /^vapid t=([^,\s]+), k=([A-Za-z0-9_-]+)$/.exec(headers.authorization ?? "");
+    if (!vapidAuth) return { status: 401, error: "Authorization must be vapid t=<jwt>, k=<key>" };
+    const [, jwt, key] = vapidAuth as unknown as [string, string, string];
+    // The key must be the one the subscription was made with (FCM answers 403 otherwise).
+    if (key !== subscription.applicationServerKey) return { status: 403, error: "VAPID key does not match the subscription's applicationServerKey" };
+    try {
+      const point = fromBase64url(key);
+      const publicKey = await importJWK({ kty: "EC", crv: "P-256", x: toBase64url(point.slice(1, 33)), y: toBase64url(point.slice(33, 65)) }, "ES256");
+      const { payload, protectedHeader } = await jwtVerify(jwt, publicKey, { algorithms: ["ES256"], audience: new URL(endpoint).origin, requiredClaims: ["exp", "sub"] });
+      if (protectedHeader.alg !== "ES256") return { status: 401, error: "JWT must be ES256" };
+      if (payload.exp! > Date.now() / 1000 + 24 * 3600) return { status: 401, error: "exp more than 24 hours ahead" };
+      if (!/^(mailto:|https:)/.test(String(payload.sub))) return { status: 401, error: "sub must be mailto: or https:" };
+    } catch (error) {
+      return { status: 401, error: `VAPID JWT refused: ${String(error)}` };
+    }
+    if (!/^\d+$/.test(headers.ttl ?? "")) return { status: 400, error: "TTL header required (whole seconds)" };
+    if (headers.urgency !== undefined && !["very-low", "low", "normal", "high"].includes(headers.urgency)) return { status: 400, error: "Urgency must be very-low, low, normal or high" };
+    if (headers.topic !== undefined && !/^[A-Za-z0-9_-]{1,32}$/.test(headers.topic)) return { status: 400, error: "Topic is at most 32 base64url characters" };
+    if (headers["content-encoding"] !== "aes128gcm") return { status: 415, error: "Content-Encoding must be aes128gcm" };
+    if (body.length > 4096) return { status: 413, error: "body over 4096 bytes" };
+    return undefined;
+  }
+
   const server = createServer((request, response) => {
-    let raw = "";
-    request.on("data", (chunk: Buffer) => (raw += chunk.toString("utf8")));
+    const chunks: Buffer[] = [];
+    request.on("data", (chunk: Buffer) => chunks.push(chunk));
     request.on("end", () => {
-      handle(request, response, raw).catch((error: unknown) => answer(response, 500, { error: String(error) }));
+      const bytes = Buffer.concat(chunks);
+      handle(request, response, bytes.toString("utf8"), bytes).catch((error: unknown) => answer(response, 500, { error: String(error) }));
     });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
-  const serviceAccount = JSON.stringify({
+  const serviceAccountOf = async (account: FakeAccount) => ({
     type: "service_account",
-    project_id: project,
+    project_id: account.project,
     private_key_id: "fake",
-    private_key: await exportPKCS8(rsa.privateKey),
-    client_email: clientEmail,
+    private_key: await exportPKCS8(account.rsa.privateKey),
+    client_email: account.clientEmail,
     token_uri: `${url}/token`,
   });
   return {
     url,
-    serviceAccount,
-    apnsKey: await exportPKCS8(ec.privateKey),
+    serviceAccount: JSON.stringify(await serviceAccountOf(main)),
+    apnsKey: await exportPKCS8(main.ec.privateKey),
     apnsKeyId,
     apnsTeamId,
     bundleId,
+    vapid,
+    secondApp: {
+      id: "second",
+      pushApps: JSON.stringify({ second: { fcm: true, apns: { keyId: second.apnsKeyId, teamId: second.apnsTeamId, bundleId: second.bundleId } } }),
+      keysVariable: "PUSH_APP_KEYS_SECOND",
+      keys: JSON.stringify({ fcmServiceAccount: await serviceAccountOf(second), apnsKey: await exportPKCS8(second.ec.privateKey) }),
+      project: second.project,
+      bundleId: second.bundleId,
+    },
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }

@@ -6,7 +6,7 @@ import type { Received, Scripted } from "./fake-push";
 /** The fake providers' base URL (test/support/fake-push.ts). */
 export const fakeUrl = () => (env as unknown as { TEST_PUSH_FAKE_URL: string }).TEST_PUSH_FAKE_URL;
 
-/** Queues answers at the fake for one target (FCM token, `topic:<name>`, APNs token, `iid:<token>`). */
+/** Queues answers at the fake for one target (FCM token, `topic:<name>`, APNs token, `iid:<token>`, Web Push endpoint). */
 export async function script(target: string, responses: Scripted[]): Promise<void> {
   await fetch(`${fakeUrl()}/_control/script`, { method: "POST", body: JSON.stringify({ target, responses }) });
 }
@@ -33,11 +33,23 @@ export const apnsToken = () => Array.from(crypto.getRandomValues(new Uint8Array(
 
 /** Registers an Android (FCM) device for `userId` straight in KV. */
 export async function android(userId: string, token = fcmToken()): Promise<Device> {
-  return (await registerDevice(env.DEVICES, userId, `android-${crypto.randomUUID().slice(0, 6)}`, { provider: "fcm", token, platform: "android" }, new Date())).device;
+  return (await registerDevice(env, userId, `android-${crypto.randomUUID().slice(0, 6)}`, { provider: "fcm", token, platform: "android" }, new Date())).device;
+}
+
+/** A browser's PushSubscription, made at the fake push service (`applicationServerKey`: another VAPID key than the Worker's). */
+export async function subscribeBrowser(applicationServerKey?: string): Promise<{ endpoint: string; expirationTime: null; keys: { p256dh: string; auth: string } }> {
+  const response = await fetch(`${fakeUrl()}/_control/webpush/subscribe`, { method: "POST", body: JSON.stringify(applicationServerKey ? { applicationServerKey } : {}) });
+  return (await response.json()) as { endpoint: string; expirationTime: null; keys: { p256dh: string; auth: string } };
+}
+
+/** Registers a browser (Web Push) for `userId` straight in KV, its subscription made at the fake. */
+export async function browser(userId: string): Promise<Device> {
+  const subscription = await subscribeBrowser();
+  return (await registerDevice(env, userId, `browser-${crypto.randomUUID().slice(0, 6)}`, { provider: "webpush", platform: "web", subscription }, new Date())).device;
 }
 
 /** Registers an iPhone (APNs, sandbox unless said otherwise, with a VoIP token unless not) for `userId` straight in KV. */
 export async function iphone(userId: string, withVoip = true, registeredAt = new Date(), environment: "production" | "sandbox" = "sandbox"): Promise<Device> {
   const registration = { provider: "apns" as const, token: apnsToken(), platform: "ios" as const, environment, ...(withVoip ? { voipToken: apnsToken() } : {}) };
-  return (await registerDevice(env.DEVICES, userId, `iphone-${crypto.randomUUID().slice(0, 6)}`, registration, registeredAt)).device;
+  return (await registerDevice(env, userId, `iphone-${crypto.randomUUID().slice(0, 6)}`, registration, registeredAt)).device;
 }

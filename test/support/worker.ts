@@ -12,7 +12,7 @@ import type { Lines, Notifier } from "../../src/calls/ports";
 import { CallRoom as Room } from "../../src/calls/room";
 import { QueueNotifier } from "../../src/push/queue-notifier";
 
-export { AlertMonitor, ApnsProviderToken, default, MetricsRollup, TurnFleet, UserLine } from "../../src/index";
+export { AlertMonitor, ApnsProviderToken, default, DeviceRoster, MetricsRollup, TurnFleet, UserLine } from "../../src/index";
 
 /** A notifier that remembers every notice it accepts, then passes it on; it can be told to fail. */
 class RecordingNotifier implements Notifier {
