@@ -74,7 +74,7 @@ describe("the packed SDK", () => {
   it("holds only its build, README and licence, with types that stand alone", () => {
     const files = run("tar", ["-tzf", tarball], dir).trim().split("\n").sort();
     expect(files).toEqual(
-      ["package/LICENSE", "package/README.md", "package/package.json", "package/dist/index.js", "package/dist/index.js.map", "package/dist/index.d.ts", "package/dist/negotiation.d.ts", "package/dist/protocol.d.ts"].sort(),
+      ["package/LICENSE", "package/README.md", "package/package.json", "package/dist/index.js", "package/dist/index.js.map", "package/dist/index.d.ts", "package/dist/negotiation.d.ts", "package/dist/protocol.d.ts", "package/dist/call-report.d.ts", "package/dist/push.d.ts"].sort(),
     );
     const unpacked = join(dir, "unpacked");
     mkdirSync(unpacked);
