@@ -21,6 +21,24 @@ const TtlQuerySchema = z
   })
   .strict();
 
+/**
+ * The query of draft-uberti-behave-turn-rest-00 (section 2.1): `service=turn` (the draft requires
+ * it; optional here, since the same route answered without it before), an optional `username`,
+ * and our `ttl`. The credential's user part is always the token's subject: a `username` naming
+ * anyone else is refused rather than silently replaced.
+ */
+const TurnRestQuerySchema = TtlQuerySchema.extend({
+  service: z
+    .literal("turn", { error: "the only service is turn" })
+    .optional()
+    .openapi({ param: { name: "service", in: "query" }, description: "The draft's required parameter: `turn`" }),
+  username: z
+    .string()
+    .max(400)
+    .optional()
+    .openapi({ param: { name: "username", in: "query" }, description: "The draft's optional user id; if given, it must be the token's subject" }),
+}).strict();
+
 const TurnRestSchema = z
   .object({
     username: z.string().openapi({ example: "1795521600:user-123" }),
@@ -65,15 +83,20 @@ export const turnRoutes = newRouter()
       summary: "The same credential in the draft-uberti-behave-turn-rest shape",
       security: bearerSecurity,
       middleware: [limitPerUser("credentials")] as const,
-      request: { query: TtlQuerySchema },
+      request: { query: TurnRestQuerySchema },
       responses: {
         200: jsonContent(TurnRestSchema, "TURN REST API credentials"),
         ...errors,
+        403: errorContent("`username` names someone other than the token's subject"),
         503: errorContent("Only the managed pool is configured and its API is unavailable"),
       },
     }),
     async (c) => {
-      const ice = await iceFor(c, c.req.valid("query").ttl);
+      const { ttl, username } = c.req.valid("query");
+      if (username !== undefined && username !== c.var.principal.userId) {
+        throw new ApiError("forbidden", "credentials are issued for the token's subject only: username must be the token's sub, or be left out");
+      }
+      const ice = await iceFor(c, ttl);
       if (!ice.rest) throw new ApiError("internal", "no TURN pool can issue a credential now (the managed TURN API is unavailable)", { status: 503 });
       return c.json({ ...ice.rest, ttl: ice.ttl }, 200, noStore);
     },
