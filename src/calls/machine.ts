@@ -1,5 +1,6 @@
+import { utf8Bytes } from "../platform/ids";
 import type { CallNotice } from "./call-notice";
-import type { CallState, EndReason } from "./protocol";
+import { EndReasonSchema, type CallState, type EndReason } from "./protocol";
 import type { CallView, Media, Metadata } from "./schemas";
 
 /**
@@ -173,6 +174,23 @@ export function transition(call: Call, event: CallEvent, now: number, limits: Ca
       throw new Error(`unknown call event ${JSON.stringify(unknown)}`);
     }
   }
+}
+
+/**
+ * Every notice a new call may still cause, each at its largest (the callee with the longest id as
+ * the one who answers, the longest end reason): what the room checks its notifier can carry
+ * before the call rings, so that no push of the call is refused as too large later.
+ */
+export function possibleNotices(call: Call): CallNotice[] {
+  // Longest as the payloads carry them: JSON-escaped, in bytes of UTF-8.
+  const longest = <T extends string>(values: readonly T[]): T => values.reduce((a, b) => (utf8Bytes(JSON.stringify(b)) > utf8Bytes(JSON.stringify(a)) ? b : a));
+  const at = call.createdAt;
+  return [
+    notify(call, "incoming-call", call.callees, at, { ringsUntil: call.ringDeadline }),
+    notify(call, "call-answered", call.callees, at, { answeredBy: longest(call.callees) }),
+    notify(call, "call-ended", call.callees, at, { reason: longest(EndReasonSchema.options) }),
+    notify(call, "missed-call", call.callees, at),
+  ].flatMap((effect) => (effect.type === "notify" ? [effect.notice] : []));
 }
 
 /** When the room's alarm must next fire for this call, if ever. */

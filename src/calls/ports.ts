@@ -16,6 +16,8 @@ export interface RoomPorts {
 /** Delivers a call's notices; must not throw for a delivery problem. */
 export interface Notifier {
   notify(notices: readonly CallNotice[]): Promise<void>;
+  /** Why one of these notices could never be delivered (too large for some push service), if so. */
+  refusal(notices: readonly CallNotice[]): string | undefined;
 }
 
 /** Tells a participant's line what became of a call; throws when the line could not be reached. */

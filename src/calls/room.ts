@@ -11,6 +11,7 @@ import {
   lineCall,
   nextAlarm,
   OUT_OF_CALL,
+  possibleNotices,
   publicView,
   roleOf,
   standingOf,
@@ -37,7 +38,7 @@ interface Attachment extends Participant {
 
 export type RoomResult<T> =
   | { ok: true; value: T }
-  | { ok: false; code: "not_found" | "forbidden" | "conflict" | "rate_limited"; message: string; headers?: Record<string, string> };
+  | { ok: false; code: "invalid_request" | "not_found" | "forbidden" | "conflict" | "rate_limited"; message: string; headers?: Record<string, string> };
 export type CallAction = "accept" | "decline" | "end";
 
 const CLOSE = { normal: 1000, replaced: 4001 } as const;
@@ -92,8 +93,11 @@ export class CallRoom extends SocketObject {
    */
   async create(input: { callId: string; caller: string; callees: string[]; media: Media; metadata?: Metadata }): Promise<RoomResult<CallView>> {
     if (this.load()) return { ok: false, code: "conflict", message: "call already exists" };
-    const admission = checkRateLimit(this.env, "calls", input.caller);
     const { call, effects } = createCall(input, Date.now(), callsConfig(this.env));
+    // Every push the call may cause must fit its provider: refused now, never dropped later.
+    const tooLarge = this.ports.notifier.refusal(possibleNotices(call));
+    if (tooLarge) return { ok: false, code: "invalid_request", message: `the call's metadata and ids are too large for push: ${tooLarge}` };
+    const admission = checkRateLimit(this.env, "calls", input.caller);
     this.installTables();
     const armed = this.persist(call, effects);
     const refusal = await admission;

@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { UserIdSchema } from "../platform/ids";
+import { UserIdSchema, utf8Bytes, WellFormedString } from "../platform/ids";
 import { IceServerSchema } from "../turn/credentials";
 import { CallStateSchema, EndReasonSchema } from "./protocol";
 
@@ -10,10 +10,16 @@ import { CallStateSchema, EndReasonSchema } from "./protocol";
 export const MediaSchema = z.enum(["audio", "video"]);
 export type Media = z.output<typeof MediaSchema>;
 
+/** Call metadata travels in every push of the call: its JSON is bounded in bytes of UTF-8, not in characters. */
+export const METADATA_MAX_BYTES = 1024;
+
 export const MetadataSchema = z
-  .record(z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, "keys are letters, digits, _ . -"), z.union([z.string(), z.number(), z.boolean()]))
-  .refine((value) => JSON.stringify(value).length <= 1024, "must be at most 1024 bytes as JSON")
-  .openapi({ description: "Small app data carried to the callees (e.g. display name); at most 1 KiB.", example: { displayName: "Alice" } });
+  .record(z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, "keys are letters, digits, _ . -"), z.union([WellFormedString, z.number(), z.boolean()]))
+  .refine((value) => utf8Bytes(JSON.stringify(value)) <= METADATA_MAX_BYTES, `must be at most ${METADATA_MAX_BYTES} bytes of UTF-8 as JSON`)
+  .openapi({
+    description: `Small app data carried to the callees (e.g. display name): at most ${METADATA_MAX_BYTES} bytes of UTF-8 as JSON, and small enough that every push of the call fits its provider's limit.`,
+    example: { displayName: "Alice" },
+  });
 export type Metadata = z.output<typeof MetadataSchema>;
 
 const MAX_CALLEES = 32;

@@ -8,7 +8,9 @@ const ApnsEnvironment = z.enum(["production", "sandbox"]);
 
 const APNS_TOKEN = /^[0-9a-fA-F]{64,200}$/;
 // FCM registration tokens are opaque: today ~160 characters of base64url plus ':' and '-'.
-const FCM_TOKEN = /^[A-Za-z0-9_:\-.]{64,600}$/;
+/** The longest FCM registration token accepted: FCM carries it in the message body, so it counts toward the payload. */
+export const FCM_TOKEN_MAX_LENGTH = 600;
+const FCM_TOKEN = new RegExp(`^[A-Za-z0-9_:\\-.]{64,${FCM_TOKEN_MAX_LENGTH}}$`);
 
 /**
  * A browser's push subscription endpoint is a URL the Worker will POST to, so it is held to what

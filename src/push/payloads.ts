@@ -1,4 +1,4 @@
-import type { Device } from "../devices/device";
+import { DEFAULT_APP, FCM_TOKEN_MAX_LENGTH, type Device } from "../devices/device";
 import type { PushNotification } from "./push-notification";
 
 /**
@@ -172,3 +172,29 @@ export function webPushMessage(notification: PushNotification, now: number): Web
         : "normal";
   return { payload, ttl: seconds(notification.expiresAt - now), urgency, ...(tag && /^[A-Za-z0-9_-]{1,32}$/.test(tag) ? { topic: tag } : {}) };
 }
+
+/**
+ * Why `notification` could never reach some device, if so: its payload built for the device that
+ * makes it largest on each provider (FCM with the longest token, since FCM carries it in the body;
+ * APNs as an alert and as VoIP; Web Push) is over that provider's limit. A call checks every
+ * notice it may cause before it rings, so none of them is refused later.
+ */
+export function tooLargeForSomeDevice(notification: PushNotification, now: number): string | undefined {
+  const iphone: Device = { deviceId: "d", userId: "u", provider: "apns", token: "0".repeat(64), platform: "ios", app: DEFAULT_APP, createdAt: "", updatedAt: "" };
+  const builds: [string, () => unknown][] = [
+    ["FCM", () => fcmMessage(notification, { token: "x".repeat(FCM_TOKEN_MAX_LENGTH) }, now)],
+    ["APNs", () => apnsRequest(notification, iphone, "bundle")],
+    ["APNs (VoIP)", () => apnsRequest(notification, { ...iphone, voipToken: "0".repeat(64) }, "bundle")],
+    ["Web Push", () => webPushMessage(notification, now)],
+  ];
+  for (const [provider, build] of builds) {
+    try {
+      build();
+    } catch (error) {
+      if (error instanceof PayloadTooLarge) return `its ${notification.kind} push to ${provider} would be ${error.bytes} bytes, over the limit of ${error.limit}`;
+      throw error;
+    }
+  }
+  return undefined;
+}
+

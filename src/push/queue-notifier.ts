@@ -1,6 +1,7 @@
 import type { CallNotice } from "../calls/call-notice";
 import type { Notifier } from "../calls/ports";
 import { fanoutMessages, sendAll } from "./jobs";
+import { tooLargeForSomeDevice } from "./payloads";
 import { fromCallNotice } from "./push-notification";
 
 /**
@@ -17,5 +18,13 @@ export class QueueNotifier implements Notifier {
       this.queue,
       notices.flatMap((notice) => fanoutMessages(fromCallNotice(notice), notice.recipients)),
     );
+  }
+
+  refusal(notices: readonly CallNotice[]): string | undefined {
+    for (const notice of notices) {
+      const problem = tooLargeForSomeDevice(fromCallNotice(notice), notice.at);
+      if (problem) return problem;
+    }
+    return undefined;
   }
 }

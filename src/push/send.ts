@@ -2,7 +2,7 @@ import { z } from "@hono/zod-openapi";
 import { DEFAULT_APP, type Device } from "../devices/device";
 import { ApiError } from "../platform/errors";
 import { eachLimited } from "../platform/concurrency";
-import { UserIdSchema } from "../platform/ids";
+import { UserIdSchema, WellFormedString } from "../platform/ids";
 import { appIds } from "./apps";
 import { SEND_CONCURRENCY, type PushContext } from "./context";
 import { deliverToDevice, sendToTopic, type DeviceResult } from "./delivery";
@@ -35,13 +35,13 @@ export const SendRequestSchema = z
     notification: z
       .object({
         kind: z.enum(["custom", "silent"]),
-        title: z.string().max(200).optional(),
-        body: z.string().max(1000).optional(),
-        data: z.record(z.string().max(100), z.string()).optional(),
+        title: WellFormedString.max(200).optional(),
+        body: WellFormedString.max(1000).optional(),
+        data: z.record(WellFormedString.max(100), WellFormedString).optional(),
         priority: z.enum(["high", "normal"]).optional(),
         // Seconds the notification stays worth delivering (retries included); default a day.
         ttl: z.number().int().min(1).max(MAX_TTL_SECONDS).optional(),
-        collapseKey: z.string().max(64).optional(),
+        collapseKey: WellFormedString.max(64).optional(),
       })
       .strict()
       .refine((n) => n.kind === "custom" || (n.title === undefined && n.body === undefined), "silent notifications carry no title or body")

@@ -8,6 +8,7 @@
 import { env } from "cloudflare:workers";
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it, vi } from "vitest";
+import { possibleNotices } from "../../src/calls/machine";
 import { randomId } from "../../src/platform/ids";
 import { UPGRADE_BURST } from "../../src/calls/room";
 import type { CallRoom } from "../support/worker";
@@ -70,11 +71,53 @@ describe("POST /v1/calls", () => {
     ["the caller as callee", { callees: ["caller-self"], media: "audio" }],
     ["oversized metadata", { callees: ["bob"], media: "audio", metadata: { blob: "x".repeat(2000) } }],
     ["nested metadata", { callees: ["bob"], media: "audio", metadata: { a: { b: 1 } } }],
+    // A lone surrogate has no UTF-8: as an id it would name the same store as "v\ufffd".
+    ["a callee that is not well-formed Unicode", { callees: ["v\ud800"], media: "audio" }],
+    ["metadata that is not well-formed Unicode", { callees: ["bob"], media: "audio", metadata: { name: "v\ud800" } }],
     ["invalid JSON", "{callees:"],
   ])("answers 400 invalid_request to %s", async (_name, body) => {
     const response = await api("caller-self", "POST", "/v1/calls", body);
     expect(response.status).toBe(400);
     expect((await errorOf(response)).code).toBe("invalid_request");
+  });
+});
+
+describe("POST /v1/calls: what its pushes can carry", () => {
+  it("measures metadata in bytes of UTF-8: 1,006 euro signs are 3,036 bytes, over the 1,024 allowed", async () => {
+    const response = await api(user("alice"), "POST", "/v1/calls", { callees: [user("bob")], media: "audio", metadata: { name: "€".repeat(1006) } });
+    expect(response.status).toBe(400);
+    expect((await errorOf(response)).message).toContain("at most 1024 bytes of UTF-8");
+    const fits = await api(user("alice"), "POST", "/v1/calls", { callees: [user("bob")], media: "audio", metadata: { name: "€".repeat(330) } });
+    expect(fits.status).toBe(201);
+  });
+
+  it("takes the largest call the limits allow: every push it may cause fits its provider (FCM's call-answered is the largest, 3,940 of 4,096 bytes)", async () => {
+    // Quotes are legal in ids and metadata and cost double in JSON, and double again inside a push's data.
+    const caller = '"'.repeat(199) + crypto.randomUUID().slice(0, 1);
+    const answerer = '"'.repeat(199) + crypto.randomUUID().slice(0, 1);
+    const metadata = { a: '"'.repeat(508) }; // 1,024 bytes as JSON
+    const response = await api(caller, "POST", "/v1/calls", { callees: [user("bob"), answerer], media: "video", metadata });
+    expect(response.status).toBe(201);
+  });
+
+  it("refuses, when it is created, a call one of whose pushes its notifier could not carry: nothing rings, nothing is stored", async () => {
+    const callId = newCallId();
+    const stub = stubOf(callId);
+    await runInDurableObject(stub, (room: CallRoom) => room.recorder.refuseWith("its missed-call push to FCM would be 4200 bytes, over the limit of 4096"));
+    const created = await stub.create({ callId, caller: user("alice"), callees: [user("bob")], media: "audio" });
+    expect(created).toEqual({ ok: false, code: "invalid_request", message: "the call's metadata and ids are too large for push: its missed-call push to FCM would be 4200 bytes, over the limit of 4096" });
+    expect(await runInDurableObject(stub, (room: CallRoom, state) => ({ notices: room.recorder.notices.length, keys: [...state.storage.kv.list()].length }))).toEqual({ notices: 0, keys: 0 });
+  });
+
+  it("knows every notice a call may cause, each at its largest", () => {
+    const call = { callId: "C", caller: "a", callees: ["bob", `"${"x".repeat(10)}`, "carol-long"], media: "audio" as const, state: "ringing" as const, createdAt: 0, ringDeadline: 45_000, declined: [] };
+    const notices = possibleNotices(call);
+    expect(notices.map(({ kind, answeredBy, reason }) => ({ kind, answeredBy, reason }))).toEqual([
+      { kind: "incoming-call", answeredBy: undefined, reason: undefined },
+      { kind: "call-answered", answeredBy: `"${"x".repeat(10)}`, reason: undefined },
+      { kind: "call-ended", answeredBy: undefined, reason: "cancelled" },
+      { kind: "missed-call", answeredBy: undefined, reason: undefined },
+    ]);
   });
 });
 

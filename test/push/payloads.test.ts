@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import type { Device } from "../../src/devices/device";
-import { apnsRequest, fcmMessage, PayloadTooLarge, WEBPUSH_MAX_PAYLOAD, webPushMessage } from "../../src/push/payloads";
+import { apnsRequest, fcmMessage, PayloadTooLarge, tooLargeForSomeDevice, WEBPUSH_MAX_PAYLOAD, webPushMessage } from "../../src/push/payloads";
 import { fromCallNotice, type PushNotification } from "../../src/push/push-notification";
 
 const NOW = Date.parse("2026-11-24T12:00:00Z");
@@ -142,5 +142,19 @@ describe("webPushMessage", () => {
     const padded = (bytes: number): PushNotification => ({ id: "p", kind: "custom", createdAt: NOW, expiresAt: NOW + 1000, content: { title: "x", data: { pad: "y".repeat(bytes) }, priority: "normal" } });
     expect(() => webPushMessage(padded(3800), NOW)).not.toThrow();
     expect(() => webPushMessage(padded(4000), NOW)).toThrow(PayloadTooLarge);
+  });
+});
+
+describe("tooLargeForSomeDevice", () => {
+  const missed = (metadata: Record<string, string>): PushNotification =>
+    fromCallNotice({ kind: "missed-call", callId: "q3V8c1mZk0Qv9oYx2bLwTg", recipients: ["bob"], caller: '"'.repeat(200), media: "video", metadata, at: Date.now() });
+
+  it("finds the provider a notice could never reach, with the longest FCM token", () => {
+    // 1,006 euro signs: what UTF-16 counting once let through as 1,024 "bytes".
+    expect(tooLargeForSomeDevice(missed({ name: "€".repeat(1006) }), Date.now())).toMatch(/^its missed-call push to FCM would be \d+ bytes, over the limit of 4096$/);
+  });
+
+  it("passes a notice every provider can carry", () => {
+    expect(tooLargeForSomeDevice(missed({ a: '"'.repeat(508) }), Date.now())).toBeUndefined();
   });
 });

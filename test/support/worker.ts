@@ -27,6 +27,17 @@ class RecordingNotifier implements Notifier {
     this.failures = count;
   }
 
+  private refusing: string | undefined;
+
+  /** From now on, says it could not carry any notice, for `reason`. */
+  refuseWith(reason: string): void {
+    this.refusing = reason;
+  }
+
+  refusal(notices: readonly CallNotice[]): string | undefined {
+    return this.refusing ?? this.next.refusal(notices);
+  }
+
   async notify(notices: readonly CallNotice[]): Promise<void> {
     this.attempts++;
     if (this.failures > 0) {
