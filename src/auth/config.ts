@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { configSection, optionalText } from "../platform/config";
+import { configSection, optionalText, seconds } from "../platform/config";
 
 /**
  * How bearer tokens are verified: a remote JWKS (production) or a shared HS256 secret
@@ -12,6 +12,8 @@ const AuthSection = z
     AUTH_ISSUER: optionalText,
     AUTH_AUDIENCE: optionalText,
     DEV_TOKENS: optionalText.pipe(z.enum(["on", "off"]).optional()),
+    // Longer-lived tokens are refused: a leaked one stays useful no longer than this.
+    AUTH_MAX_TOKEN_LIFETIME: seconds(86_400, 60),
   })
   .superRefine((env, ctx) => {
     if (!env.AUTH_JWKS_URL && !env.AUTH_JWT_SECRET) {
@@ -32,7 +34,7 @@ const AuthSection = z
     }
   })
   .transform((env) => {
-    const claims = { issuer: env.AUTH_ISSUER, audience: env.AUTH_AUDIENCE };
+    const claims = { issuer: env.AUTH_ISSUER, audience: env.AUTH_AUDIENCE, maxTokenLifetime: env.AUTH_MAX_TOKEN_LIFETIME };
     return env.AUTH_JWKS_URL
       ? ({ kind: "jwks", jwksUrl: env.AUTH_JWKS_URL, ...claims, devTokens: false } as const)
       : ({ kind: "secret", secret: env.AUTH_JWT_SECRET!, ...claims, devTokens: env.DEV_TOKENS === "on" } as const);

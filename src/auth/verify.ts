@@ -83,10 +83,27 @@ export async function verifyToken(token: string, auth: AuthConfig): Promise<Prin
     throw refusal(error);
   }
   if (typeof payload.sub !== "string" || !isUserId(payload.sub)) {
-    throw new ApiError("unauthorized", "token subject must be a user id of 1 to 200 printable characters (at most 400 bytes)");
+    throw new ApiError("unauthorized", "token subject must be a user id of 1 to 200 printable characters (at most 400 bytes), well-formed Unicode");
   }
+  const age = tokenAgeProblem(payload, auth.maxTokenLifetime, Math.floor(Date.now() / 1000));
+  if (age) throw new ApiError("unauthorized", age);
   const scopes = typeof payload.scope === "string" ? payload.scope.split(" ").filter(Boolean) : [];
   return { userId: payload.sub, scopes: new Set(scopes) };
+}
+
+/**
+ * Whether a verified token's times are acceptable beyond `exp` and `nbf`: issued in the past (with
+ * the clock tolerance), and valid for at most `maxLifetime` seconds from its `iat` (from now when
+ * it has none), so a leaked long-lived token is refused.
+ *
+ * @example
+ * tokenAgeProblem({ iat: now, exp: now + 30 * 86_400 }, 86_400, now); // "token lifetime is over 86400 s …"
+ */
+export function tokenAgeProblem(payload: JWTPayload, maxLifetime: number, now: number): string | undefined {
+  if (typeof payload.iat === "number" && payload.iat > now + CLOCK_TOLERANCE_SECONDS) return "token issued in the future (iat)";
+  const lifetime = (payload.exp ?? now) - (typeof payload.iat === "number" ? payload.iat : now);
+  if (lifetime > maxLifetime) return `token lifetime is over ${maxLifetime} s (exp - iat; AUTH_MAX_TOKEN_LIFETIME)`;
+  return undefined;
 }
 
 function refusal(error: unknown): ApiError {

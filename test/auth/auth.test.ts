@@ -84,6 +84,31 @@ describe("with a shared HS256 secret", () => {
     await expectUnauthorized(await get(bearer(await hs256({ sub: "alice" }))), /exp is missing/);
   });
 
+  it("refuses a token issued in the future, beyond the 30 s tolerance", async () => {
+    await expectUnauthorized(await get(bearer(await tokenFor("alice", { iat: now() + 120, exp: now() + 600 }))), /issued in the future/);
+    expect((await get(bearer(await tokenFor("alice", { iat: now() + 20, exp: now() + 600 })))).status).toBe(200);
+  });
+
+  it("refuses a token valid for longer than AUTH_MAX_TOKEN_LIFETIME (a day by default), with or without iat", async () => {
+    await expectUnauthorized(await get(bearer(await tokenFor("alice", { iat: now(), exp: now() + 86_400 + 60 }))), /lifetime is over 86400 s/);
+    await expectUnauthorized(await get(bearer(await hs256({ sub: "alice", exp: now() + 2 * 86_400 }))), /lifetime is over 86400 s/);
+    expect((await get(bearer(await hs256({ sub: "alice", exp: now() + 3600 })))).status).toBe(200);
+    expect((await get(bearer(await tokenFor("alice", { iat: now() - 3600, exp: now() + 86_400 - 3600 })))).status).toBe(200);
+    const stricter = { ...env, AUTH_MAX_TOKEN_LIFETIME: "600" };
+    await expectUnauthorized(await get(bearer(await tokenFor("alice")), stricter), /lifetime is over 600 s/);
+  });
+
+  it("refuses a sub that is not well-formed Unicode: a lone surrogate would share another user's device store", async () => {
+    // jose would replace the surrogate while encoding; the JSON escape carries it as a client could.
+    const payload = `{"sub":"v\\ud800","exp":${now() + 600}}`;
+    const signing = `${b64url({ alg: "HS256", typ: "JWT" })}.${b64url(payload)}`;
+    const key = await crypto.subtle.importKey("raw", new TextEncoder().encode(TEST_ENV.AUTH_JWT_SECRET), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+    const signature = new Uint8Array(await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(signing)));
+    const token = `${signing}.${btoa(String.fromCharCode(...signature)).replaceAll("+", "-").replaceAll("/", "_").replaceAll("=", "")}`;
+    expect((JSON.parse(payload) as { sub: string }).sub.isWellFormed()).toBe(false);
+    await expectUnauthorized(await get(bearer(token)), /well-formed Unicode/);
+  });
+
   it.each([
     ["empty", ""],
     ["with a newline", "alice\nbob"],
