@@ -21,6 +21,16 @@ const MAX_BODY_BYTES = 64 * 1024;
 /** The HTTP API: every route, its middleware, OpenAPI, and the one error handler. */
 export const app = newRouter();
 
+// What every answer of the Worker carries, errors included (not a WebSocket upgrade: the runtime
+// owns that response). CORS makes every answer depend on Origin (a configured origin gets CORS
+// headers, any other none), so caches must key on it.
+app.use("*", async (c, next) => {
+  await next();
+  if (c.res.status === 101) return;
+  c.header("x-content-type-options", "nosniff");
+  if (!/\borigin\b/i.test(c.res.headers.get("vary") ?? "")) c.header("vary", "Origin", { append: true });
+});
+
 // A path that exists under other methods: 405 with `Allow`, in the contract's error shape.
 app.use(
   methodNotAllowed({

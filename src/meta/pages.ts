@@ -96,6 +96,14 @@ ${[
 `;
 }
 
+/**
+ * The demo's own scripts, styles and service worker only (demo.js, demo.css, sdk.js, sw.js: no
+ * inline code), and requests to this origin only: its API and sockets ('self' covers ws: and wss:
+ * of the same host).
+ */
+const DEMO_CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; worker-src 'self'; media-src 'self' blob:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
 const PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 export const pageRoutes = newRouter()
@@ -109,7 +117,10 @@ export const pageRoutes = newRouter()
   })
   // wrangler.toml runs the Worker first for these paths (assets.run_worker_first), so the demo
   // is served only when it is switched on.
-  .get("/demo/*", (c) => {
+  .get("/demo/*", async (c) => {
     if (!demoConfig(c.env).enabled) throw new ApiError("not_found", `no route for GET ${c.req.path} (the demo is off: DEMO=on serves it)`);
-    return c.env.ASSETS.fetch(c.req.raw);
+    const asset = await c.env.ASSETS.fetch(c.req.raw);
+    const response = new Response(asset.body, asset);
+    response.headers.set("content-security-policy", DEMO_CSP);
+    return response;
   });

@@ -151,6 +151,7 @@ beforeAll(async () => {
         AUTH_JWT_SECRET: JWT_SECRET,
         TURN_SECRETS: TURN_SECRET,
         CORS_ALLOWED_ORIGINS: ORIGIN,
+        DEMO: "on",
         // wrangler dev places every caller in Austin (30.27, -97.74): east is nearer.
         TURN_POOLS: JSON.stringify([pool("east", EAST, 30.3), pool("west", WEST, 45)]),
       },

@@ -16,15 +16,11 @@ import type { CDPSession, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { webPushMessage } from "../../src/push/payloads";
 import { fromCallNotice } from "../../src/push/push-notification";
-import { startWrangler, type Running } from "../node/support/processes";
+import type { Running } from "../node/support/processes";
 import { hs256Token } from "../node/support/tokens";
 import { launchIn, type Browser } from "./support/browser";
-import { buildTopology, createNamespace, deleteAll, inNamespace, type Topology } from "./support/network";
-
-const SERVICE_IP = "100.64.0.1";
-const PORT = 8787;
-const ORIGIN = `http://${SERVICE_IP}:${PORT}`;
-const JWT_SECRET = "e2e-only-hs256-secret-0123456789abcdef012345";
+import { buildTopology, deleteAll, type Topology } from "./support/network";
+import { JWT_SECRET, ORIGIN, SERVICE_IP, startService } from "./support/world";
 
 type Shown = { title: string; body: string; tag: string; requireInteraction: boolean; actions: string[]; data: Record<string, string> };
 declare const demo: { signIn(userId: string, token: string): Promise<void>; enablePush(options?: { timeoutMs?: number }): Promise<unknown>; serviceWorker?: object };
@@ -40,21 +36,12 @@ let browser: Browser;
 const base64url = (bytes: ArrayBuffer) => Buffer.from(bytes).toString("base64url");
 
 beforeAll(async () => {
-  internet = createNamespace("internet");
-  inNamespace(internet, "ip", "addr", "add", `${SERVICE_IP}/32`, "dev", "lo");
   const vapid = (await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, ["sign"])) as CryptoKeyPair;
-  worker = await startWrangler(
-    {
-      AUTH_JWT_SECRET: JWT_SECRET,
-      TURN_SECRETS: "6532652d7475726e2d7365637265742d3031",
-      CORS_ALLOWED_ORIGINS: ORIGIN,
-      TURN_POOLS: JSON.stringify([{ region: "test", location: { latitude: 0, longitude: 0 }, urls: [`turn:${SERVICE_IP}:3478?transport=udp`] }]),
-      VAPID_PUBLIC_KEY: base64url((await crypto.subtle.exportKey("raw", vapid.publicKey)) as ArrayBuffer),
-      VAPID_PRIVATE_KEY: String(((await crypto.subtle.exportKey("jwk", vapid.privateKey)) as JsonWebKey).d),
-      VAPID_SUBJECT: "mailto:ops@example.com",
-    },
-    { netns: { name: internet, ip: SERVICE_IP, port: PORT } },
-  );
+  ({ internet, worker } = await startService({
+    VAPID_PUBLIC_KEY: base64url((await crypto.subtle.exportKey("raw", vapid.publicKey)) as ArrayBuffer),
+    VAPID_PRIVATE_KEY: String(((await crypto.subtle.exportKey("jwk", vapid.privateKey)) as JsonWebKey).d),
+    VAPID_SUBJECT: "mailto:ops@example.com",
+  }));
   topology = buildTopology(internet, { scenario: 1, sameLan: true });
   browser = await launchIn(topology.clientA, ORIGIN, SERVICE_IP);
   await browser.context.grantPermissions(["notifications"], { origin: ORIGIN });

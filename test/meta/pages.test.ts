@@ -121,7 +121,13 @@ describe("GET /demo/", () => {
   it("serves the demo page with DEMO=on", async () => {
     const response = await exports.default.fetch("http://edge.test/demo/");
     expect(response.status).toBe(200);
-    expect(await response.text()).toContain("SecureConnect Edge demo");
+    expect(response.headers.get("content-security-policy")).toContain("script-src 'self'; style-src 'self'; connect-src 'self'");
+    expect(response.headers.get("x-content-type-options")).toBe("nosniff");
+    const page = await response.text();
+    expect(page).toContain("SecureConnect Edge demo");
+    // No inline script or style: the CSP allows this origin's files only.
+    expect(page).not.toMatch(/<script>|<script type="module">|<style>/);
+    expect((await exports.default.fetch("http://edge.test/demo/demo.js")).status).toBe(200);
     expect((await exports.default.fetch("http://edge.test/demo/sdk.js")).status).toBe(200);
     const bare = await exports.default.fetch("http://edge.test/demo", { redirect: "manual" });
     expect([bare.status, bare.headers.get("location")]).toEqual([307, "/demo/"]);

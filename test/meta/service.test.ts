@@ -165,6 +165,27 @@ describe("CORS", () => {
   });
 });
 
+describe("headers on every answer", () => {
+  it("say nosniff and Vary: Origin, on successes, errors and preflights alike", async () => {
+    const origin = { origin: "https://app.example.com" };
+    const answers = [
+      await app.request("/healthz", {}, env),
+      await app.request("/healthz", { headers: origin }, env),
+      await app.request("/v1/calls/ice-servers", { headers: { ...(await authHeader(`u-${crypto.randomUUID()}`)), ...origin } }, env),
+      await app.request("/v1/calls/ice-servers", {}, env),
+      await app.request("/nowhere", {}, env),
+      await app.request("/healthz", { method: "POST" }, env),
+      await app.request("/v1/devices", { method: "OPTIONS", headers: { ...origin, "access-control-request-method": "GET" } }, env),
+      await app.request("/v1/devices", { method: "OPTIONS", headers: { origin: "https://evil.example", "access-control-request-method": "GET" } }, env),
+    ];
+    expect(answers.map((response) => response.status)).toEqual([200, 200, 200, 401, 404, 405, 204, 403]);
+    for (const response of answers) {
+      expect(response.headers.get("x-content-type-options")).toBe("nosniff");
+      expect(response.headers.get("vary")?.split(",").map((value) => value.trim().toLowerCase())).toContain("origin");
+    }
+  });
+});
+
 describe("configuration errors", () => {
   it.each([
     ["TURN_SECRETS missing", { TURN_SECRETS: undefined }, "TURN_SECRETS"],
