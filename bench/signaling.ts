@@ -6,7 +6,7 @@
 //    /v1/me/ws, open beforehand) has incoming-call, alternating with a bare Worker doing the
 //    least the same job needs (bench/signaling/worker.ts), both medians and their ratio;
 // 3. scale: 1,000 sockets in 500 calls, every frame delivered, workerd memory before and after.
-//   npm run bench:signaling [-- --seconds 5 --calls 500 --frames 10 --setups 100 --only relay,setup,ring,scale]
+//   npm run bench:signaling [-- --seconds 5 --calls 500 --frames 10 --setups 100 --only relay,setup,ring,scale --call-limiter miniflare|memory]
 import { readFileSync, readdirSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { SignalClient } from "../test/support/signal-client.ts";
@@ -21,6 +21,9 @@ const { values } = parseArgs({
     setups: { type: "string", default: "100" },
     // Comma-separated subset of relay, setup, ring, scale (default: all).
     only: { type: "string", default: "relay,setup,ring,scale" },
+    // "memory": count the caller's call limit in the room's memory, not in Miniflare's simulated
+    // Rate Limiting binding (bench/signaling/worker.ts): what the simulation costs call set-up.
+    "call-limiter": { type: "string", default: "miniflare" },
   },
 });
 const sections = new Set(values.only.split(","));
@@ -37,6 +40,7 @@ const worker = await startWrangler(
     TURN_POOLS: JSON.stringify([{ region: "local", location: { latitude: 0, longitude: 0 }, urls: ["turn:127.0.0.1:3478?transport=udp"] }]),
     // Round trips far exceed a client's normal 50 frames/s; the bench measures the relay, not the limiter.
     SIGNAL_MAX_FRAMES_PER_SECOND: "1000000",
+    ...(values["call-limiter"] === "memory" ? { BENCH_CALL_LIMITER: "memory" } : {}),
   },
   { config: "bench/signaling/wrangler.toml" },
 );
@@ -241,7 +245,7 @@ try {
       for (const client of [line, callerLine, floorLine]) client.close();
   }
   for (const values of Object.values(ringing)) values.sort((a, b) => a - b);
-  console.log(`call set-up: request sent → the callee's open socket has the call (${setups} calls each, alternating)`);
+  console.log(`call set-up: request sent → the callee's open socket has the call (${setups} calls each, alternating; call limit counted by ${values["call-limiter"] === "memory" ? "the room, in memory" : "Miniflare's simulated Rate Limiting binding"})`);
   console.log(`  floor (new object, one row, one object-to-object call, one send)  ${p(ringing.floor)}`);
   console.log(`  POST /v1/calls → callee's line has incoming-call                  ${p(ringing.service)}`);
   console.log(`  ratio of medians ${ratioOfMedians(ringing.service, ringing.floor).toFixed(2)} (target ≤ 1.3); the POST's own response ${p(ringing.post)}`);

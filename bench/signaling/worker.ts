@@ -3,11 +3,35 @@
 // - EchoRelay: a Durable Object that forwards every frame (the floor of the call room's relay).
 // - FloorRoom + FloorLine: call set-up's floor: a new object stores one row and tells a second
 //   object, which holds the callee's socket, to send one frame on it.
+// - CallRoom: the service's own, except with BENCH_CALL_LIMITER=memory (bench --call-limiter
+//   memory), where the caller's call limit is counted in the room's memory instead of Miniflare's
+//   simulated Rate Limiting binding, a Durable Object with a SQLite write per call. On Cloudflare
+//   the binding counts in a cache on the machine, so this shows what the simulation costs.
 // Not deployed, not part of src/.
 import { DurableObject } from "cloudflare:workers";
 import service from "../../src/index";
 
-export { CallRoom, ApnsProviderToken, UserLine } from "../../src/index";
+import { CallRoom as ServiceRoom } from "../../src/index";
+
+export { AlertMonitor, ApnsProviderToken, DeviceRoster, MetricsRollup, TurnFleet, UserLine } from "../../src/index";
+
+/** The calls limit (10 a minute per key, RATE_LIMITS.calls) counted in memory: one fixed window per key. */
+const windows = new Map<string, { start: number; count: number }>();
+const inMemoryCallLimit = {
+  async limit({ key }: { key: string }) {
+    const now = Date.now();
+    let window = windows.get(key);
+    if (!window || now - window.start >= 60_000) windows.set(key, (window = { start: now, count: 0 }));
+    window.count++;
+    return { success: window.count <= 10 };
+  },
+} as unknown as RateLimit;
+
+export class CallRoom extends ServiceRoom {
+  constructor(ctx: DurableObjectState, env: Env & { BENCH_CALL_LIMITER?: string }) {
+    super(ctx, env.BENCH_CALL_LIMITER === "memory" ? { ...env, CALLS_RATE_LIMIT: inMemoryCallLimit } : env);
+  }
+}
 
 interface BenchEnv extends Env {
   ECHO_RELAY: DurableObjectNamespace<EchoRelay>;
