@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { decodeJwt, decodeProtectedHeader, exportPKCS8, exportSPKI, generateKeyPair, importJWK, importSPKI, jwtVerify } from "jose";
-import { decryptWebPush, fromBase64url, newBrowserKeys, toBase64url, type BrowserKeys } from "./webpush-crypto";
+import { decryptWebPush, fromBase64url, newBrowserKeys, toBase64url, type BrowserKeys } from "./webpush-crypto.ts";
 
 /** The host of the fake push service's endpoints (WEBPUSH_BASE_URL sends them to the fake). */
 export const WEBPUSH_HOST = "push.example.test";
