@@ -26,7 +26,7 @@ const worker = await startWrangler({
 });
 
 // Credentials are limited to 60 a minute per user, and requests without a token to 60 a minute per
-// IP (src/platform/rate-limit.ts): the load comes from pools of users and of client addresses
+// IP (src/platform/request-limits.ts): the load comes from pools of users and of client addresses
 // large enough that none reaches its limit, as real traffic would. (wrangler dev takes the
 // client's `cf-connecting-ip` as given; Cloudflare's edge sets it.)
 const POOL = 4000;

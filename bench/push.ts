@@ -13,7 +13,7 @@ import { startWrangler } from "../test/node/support/processes.ts";
 import { hs256Token } from "../test/node/support/tokens.ts";
 
 const { values } = parseArgs({ options: { devices: { type: "string", default: "1000" }, latency: { type: "string", default: "20" } } });
-const PER_USER = 20; // MAX_DEVICES_PER_USER in src/devices/store.ts
+const PER_USER = 20; // MAX_DEVICES_PER_USER in src/devices/roster.ts
 const INLINE_USERS = 8; // INLINE_MAX_USERS in src/push/send.ts
 const MAX_CALLEES = 32;
 const deviceCount = Math.max(PER_USER * INLINE_USERS, Math.min(Number(values.devices), 5000));

@@ -2,8 +2,8 @@ import { z } from "zod";
 import type { CallNotice, CallNoticeKind } from "../calls/call-notice";
 
 /**
- * What people's devices are told, provider-neutral: a call's notice (calls/notice.ts) or a
- * custom or silent notification from the push API. messages.ts turns one into an FCM message or
+ * What people's devices are told, provider-neutral: a call's notice (calls/call-notice.ts) or a
+ * custom or silent notification from the push API. payloads.ts turns one into an FCM message or
  * an APNs request per device; queue jobs carry it as is.
  */
 export const NotificationSchema = z.object({

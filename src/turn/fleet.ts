@@ -24,7 +24,7 @@ import { probeHost } from "./probe";
 /**
  * The TURN fleet's health: a cron job probes every host (probe.ts), one Durable Object keeps
  * each host's state and last probes, and every isolate keeps a copy of which hosts are down for
- * a few seconds, so an ICE request costs no I/O for it (docs/turn-fleet.md).
+ * a few seconds, so an ICE request costs no I/O for it (docs/turn.md).
  */
 
 /** Bounds of one cron run: per probe, at once (Workers allow 6 open connections), per run. */

@@ -108,7 +108,7 @@ const noStore = { "cache-control": "no-store" };
 /**
  * `GET /v1/admin/turn` (scope `admin`, checked for all of /v1/admin in api.ts: this layer does
  * not import auth): each pool's hosts with their health and last probes. Not in the contract; an
- * addition for operators (docs/turn-fleet.md).
+ * addition for operators (docs/turn.md).
  */
 turnRoutes.openapi(
   createRoute({

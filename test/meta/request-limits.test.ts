@@ -1,7 +1,7 @@
 /**
  * Abuse limits with the real Rate Limiting bindings of wrangler.toml (miniflare's simulation):
  * each limit is run into through the Worker's entrypoint, so the numbers in wrangler.toml and in
- * src/platform/rate-limit.ts must agree for these to pass. The simulation's windows are aligned
+ * src/platform/request-limits.ts must agree for these to pass. The simulation's windows are aligned
  * to the wall clock, so each test starts right after a window opens rather than risk straddling
  * two of them.
  */
