@@ -19,11 +19,9 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Running } from "../node/support/processes";
-import { deleteAll } from "./support/network";
+import { beforeAll, describe, expect, it } from "vitest";
 import { distinctColours } from "./support/png";
-import { ORIGIN, startService, withAliceAndBob, withOneBrowser } from "./support/world";
+import { ORIGIN, serviceForFile, withAliceAndBob, withOneBrowser } from "./support/world";
 
 const SCREENSHOTS = resolve(import.meta.dirname, "../../.tmp/screenshots");
 const EMPTY = "–";
@@ -41,19 +39,10 @@ type Demo = {
 declare const demo: Demo;
 declare const document: { getElementById(id: string): { textContent: string | null; srcObject?: unknown } | null };
 
-let internet: string;
-let worker: Running;
+// The demo's own sign-in (POST /dev/token), as a developer uses it.
+const service = serviceForFile({ DEV_TOKENS: "on" });
 
-beforeAll(async () => {
-  mkdirSync(SCREENSHOTS, { recursive: true });
-  // The demo's own sign-in (POST /dev/token), as a developer uses it.
-  ({ internet, worker } = await startService({ DEV_TOKENS: "on" }));
-}, 120_000);
-
-afterAll(async () => {
-  await worker?.stop();
-  deleteAll();
-}, 60_000);
+beforeAll(() => void mkdirSync(SCREENSHOTS, { recursive: true }));
 
 /** Saves a screenshot of `page` and returns how many colours it has (a blank page has one or two). */
 async function screenshot(page: Page, name: string): Promise<number> {
@@ -95,7 +84,7 @@ const tracksOf = (page: Page) =>
 
 describe("the demo page", () => {
   it("asks for sign-in before a call, and shows the server's own reason for an empty user id, without an exception", async () => {
-    await withOneBrowser(internet, 1, async (page) => {
+    await withOneBrowser(service.internet, 1, async (page) => {
       const errors = await openDemo(page);
       expect(await page.getAttribute('link[rel="icon"]', "href")).toBe("/favicon.svg");
       // Fetched by the page itself: only the browser lives in the namespace (never page.request,
@@ -118,7 +107,7 @@ describe("the demo page", () => {
   it("rings with a countdown, tells the other tab it was answered elsewhere, shows labelled video and live stats, mutes, and releases the camera on hang-up", async () => {
     const id = crypto.randomUUID().slice(0, 8);
     const [alice, bob] = [`alice-${id}`, `bob-${id}`];
-    await withAliceAndBob(internet, 2, async (world) => {
+    await withAliceAndBob(service.internet, 2, async (world) => {
       const { tab1, tab2 } = world;
       const a = { page: world.alice };
       const errors = await Promise.all([a.page, tab1, tab2].map(openDemo));
@@ -188,7 +177,7 @@ describe("the demo page", () => {
 
 describe("the docs and the landing page", () => {
   it("renders /docs from the Worker alone: its operations listed, no other host asked, no CSP violation", async () => {
-    await withOneBrowser(internet, 3, async (page) => {
+    await withOneBrowser(service.internet, 3, async (page) => {
       // The blank-page check can fail: an empty page has almost no colours.
       await page.goto("about:blank");
       expect(await screenshot(page, "blank")).toBeLessThanOrEqual(2);

@@ -11,11 +11,9 @@
  * Needs root (namespaces): `npm run test:e2e -- test/e2e/incoming.test.ts`.
  */
 import type { Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { CallUpdate, IncomingCall } from "../../src/calls/line-protocol";
-import type { Running } from "../node/support/processes";
-import { deleteAll } from "./support/network";
-import { signInToDemo, startService, withAliceAndBob } from "./support/world";
+import { serviceForFile, signInToDemo, withAliceAndBob } from "./support/world";
 
 type Demo = {
   signIn(userId: string, token: string): Promise<void>;
@@ -28,17 +26,7 @@ type Demo = {
 };
 declare const demo: Demo;
 
-let internet: string;
-let worker: Running;
-
-beforeAll(async () => {
-  ({ internet, worker } = await startService());
-}, 120_000);
-
-afterAll(async () => {
-  await worker?.stop();
-  deleteAll();
-}, 60_000);
+const service = serviceForFile();
 
 const prompt = (page: Page, callId: string) => page.locator(`#ringing .ring[data-call-id="${callId}"]`);
 const connected = () => demo.call?.pc.connectionState === "connected";
@@ -47,7 +35,7 @@ describe("incoming calls on the user's line", () => {
   it("rings every tab of the callee; answering in one stops the others ringing and connects the call", async () => {
     const id = crypto.randomUUID().slice(0, 8);
     const [alice, bob] = [`alice-${id}`, `bob-${id}`];
-    await withAliceAndBob(internet, 1, async (world) => {
+    await withAliceAndBob(service.internet, 1, async (world) => {
       const { alice: a, tab1, tab2 } = world;
       await Promise.all([signInToDemo(a, alice), signInToDemo(tab1, bob), signInToDemo(tab2, bob)]);
 

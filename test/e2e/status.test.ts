@@ -14,13 +14,11 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { CallReport } from "../../client/src/protocol";
-import type { Running } from "../node/support/processes";
 import { hs256Token } from "../node/support/tokens";
-import { deleteAll } from "./support/network";
 import { distinctColours } from "./support/png";
-import { JWT_SECRET, ORIGIN, signInToDemo, startService, withAliceAndBob } from "./support/world";
+import { JWT_SECRET, ORIGIN, serviceForFile, signInToDemo, withAliceAndBob } from "./support/world";
 
 const SCREENSHOT = join(import.meta.dirname, "../../.tmp/status.png");
 
@@ -34,17 +32,7 @@ type Demo = {
 };
 declare const demo: Demo;
 
-let internet: string;
-let worker: Running;
-
-beforeAll(async () => {
-  ({ internet, worker } = await startService());
-}, 120_000);
-
-afterAll(async () => {
-  await worker?.stop();
-  deleteAll();
-}, 60_000);
+const service = serviceForFile();
 
 /** One call from `caller` to `callee`, answered, connected, then hung up by the caller. */
 async function call(caller: Page, callee: Page, calleeId: string, reportsBefore: number) {
@@ -65,7 +53,7 @@ describe("the status page", () => {
   it("shows the calls two browsers made, and what their SDKs reported", async () => {
     const id = crypto.randomUUID().slice(0, 8);
     const [alice, bob] = [`alice-${id}`, `bob-${id}`];
-    await withAliceAndBob(internet, 1, async (world) => {
+    await withAliceAndBob(service.internet, 1, async (world) => {
       const [a, b] = [world.alice, world.tab1];
       await Promise.all([signInToDemo(a, alice), signInToDemo(b, bob)]);
 

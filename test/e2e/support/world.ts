@@ -1,8 +1,9 @@
 import type { Page } from "playwright-core";
+import { afterAll, beforeAll } from "vitest";
 import { startWrangler, type Running } from "../../node/support/processes";
 import { hs256Token } from "../../node/support/tokens";
 import { launchIn, type Browser } from "./browser";
-import { buildTopology, createNamespace, inNamespace } from "./network";
+import { buildTopology, createNamespace, deleteAll, inNamespace } from "./network";
 
 /**
  * The test world of the single-service browser tests: an "internet" namespace holding
@@ -32,6 +33,23 @@ export async function startService(extra: Record<string, string> = {}): Promise<
     { netns: { name: internet, ip: SERVICE_IP, port: PORT } },
   );
   return { internet, worker };
+}
+
+/**
+ * The service for the test file that calls it: started before the file's tests (with `extra`
+ * vars, or those `extra()` makes), stopped and every namespace removed after them, also after a
+ * failure. Its fields are set once the file's `beforeAll` has run.
+ */
+export function serviceForFile(extra: Record<string, string> | (() => Promise<Record<string, string>>) = {}): { internet: string; worker: Running } {
+  const service = {} as { internet: string; worker: Running };
+  beforeAll(async () => {
+    Object.assign(service, await startService(typeof extra === "function" ? await extra() : extra));
+  }, 120_000);
+  afterAll(async () => {
+    await service.worker?.stop();
+    deleteAll();
+  }, 60_000);
+  return service;
 }
 
 export interface AliceAndBob {
