@@ -226,10 +226,13 @@ export class CallRoom extends SocketObject {
   }
 
   override async alarm(): Promise<void> {
-    const call = this.load();
-    if (!call) return;
+    if (!this.load()) return;
     // Notices and line updates refused (or interrupted by a restart) go first, in their order.
     await Promise.all([this.flushNotices(), this.flushLines()]);
+    // Read again: while the flushes were out on the network, an accept or a hang-up may have
+    // changed the call (input gates hold events only during storage operations).
+    const call = this.load();
+    if (!call) return;
     const outcome = transition(call, { type: "alarm" }, Date.now(), callsConfig(this.env));
     // Always commit: it re-arms the alarm for the next deadline, even when this run was early.
     if (outcome.ok) await this.commit(outcome.call, outcome.effects);

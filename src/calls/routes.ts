@@ -3,6 +3,7 @@ import type { Context } from "hono";
 import { ApiError } from "../platform/errors";
 import { bearerSecurity, errorContent, jsonContent, newRouter, type AppEnv } from "../platform/http";
 import { randomId } from "../platform/ids";
+import { turnConfig } from "../turn/config";
 import { iceFor } from "../turn/ice";
 import { callsConfig } from "./config";
 import { IncomingCallSchema } from "./line-protocol";
@@ -84,6 +85,10 @@ export const callRoutes = newRouter()
       const caller = c.var.principal.userId;
       if (callees.includes(caller)) throw new ApiError("invalid_request", "callees must not include the caller");
       if (new Set(callees).size !== callees.length) throw new ApiError("invalid_request", "callees must be distinct");
+      // The sections the answer needs are read before anything rings: a broken TURN_POOLS is a
+      // 500 before the call exists, never after its callees' phones rang.
+      const { ringTimeoutMs } = callsConfig(c.env);
+      turnConfig(c.env);
       const callId = randomId(16);
       const [call, ice] = await Promise.all([room(c, callId).create({ callId, caller, callees, media, ...(metadata ? { metadata } : {}) }), iceFor(c)]);
       const created = unwrap(call);
@@ -96,7 +101,7 @@ export const callRoutes = newRouter()
           expiresAt: ice.expiresAt,
           region: ice.region,
           wsPath: `/v1/calls/${callId}/ws`,
-          ringsUntil: new Date(Date.parse(created.createdAt) + callsConfig(c.env).ringTimeoutMs).toISOString(),
+          ringsUntil: new Date(Date.parse(created.createdAt) + ringTimeoutMs).toISOString(),
         },
         201,
         { location: `/v1/calls/${callId}` },

@@ -9,10 +9,11 @@ import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it, vi } from "vitest";
 import { frameFor, isNewer, MAX_LINE_SOCKETS } from "../../src/calls/line";
 import type { LineCall } from "../../src/calls/machine";
+import { app } from "../../src/api";
 import { randomId } from "../../src/platform/ids";
 import { api, placeCall, user } from "../support/calls";
 import { SignalClient } from "../support/signal-client";
-import { tokenFor } from "../support/tokens";
+import { authHeader, tokenFor } from "../support/tokens";
 import type { CallRoom } from "../support/worker";
 
 const errorOf = async (response: Response) => ((await response.json()) as { error: { code: string; message: string } }).error;
@@ -132,6 +133,24 @@ describe("GET /v1/me/ws", () => {
     await client.closure();
     await expect.poll(async () => (await upgradeLine(erin)).status, { timeout: 3000 }).toBe(101);
     for (const tab of tabs) tab.client.close();
+  });
+});
+
+describe("POST /v1/calls with a broken TURN configuration", () => {
+  it("answers 500 before the call exists: nothing rings", async () => {
+    const [alice, bob] = [user("alice"), user("bob")];
+    const tab = await line(bob);
+    const errors = vi.spyOn(console, "error").mockImplementation(() => {});
+    const headers = { ...(await authHeader(alice)), "content-type": "application/json" };
+    const response = await app.request("/v1/calls", { method: "POST", headers, body: JSON.stringify({ callees: [bob], media: "audio" }) }, { ...env, TURN_POOLS: "[]" });
+    expect(response.status).toBe(500);
+    expect(((await response.json()) as { error: { message: string } }).error.message).toContain("TURN_POOLS");
+    errors.mockRestore();
+    // Bob's tab heard of no call (its next frame is the answer to a ping), and nothing rings for him.
+    tab.client.send('{ "type": "ping" }');
+    expect(await tab.client.next()).toEqual({ type: "pong" });
+    expect(await (await api(bob, "GET", "/v1/calls?state=ringing")).json()).toEqual({ calls: [] });
+    tab.client.close();
   });
 });
 

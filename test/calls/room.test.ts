@@ -241,6 +241,27 @@ describe("notifications decided", () => {
     expect(await (await api(bob, "GET", `/v1/calls/${callId}`)).json()).toMatchObject({ state: "ended", endReason: "missed" });
   });
 
+  it("decides an alarm on the call as it is after the alarm's flushes: an accept during them is not overwritten as missed", async () => {
+    const [alice, bob] = [user("alice"), user("bob")];
+    const callId = newCallId();
+    const stub = stubOf(callId);
+    let release: () => void = () => {};
+    await runInDurableObject(stub, (room: CallRoom) => void (release = room.recorder.hold()));
+    expect((await stub.create({ callId, caller: alice, callees: [bob], media: "audio" })).ok).toBe(true);
+    // The ring deadline has passed, and the incoming-call notice is still on its way to the queue.
+    await runInDurableObject(stub, (_room, state) => {
+      const call = state.storage.kv.get<{ ringDeadline: number }>("call")!;
+      state.storage.kv.put("call", { ...call, ringDeadline: Date.now() - 1 });
+    });
+    const alarm = runDurableObjectAlarm(stub);
+    // While the alarm waits for the flush, bob answers.
+    expect(await (await api(bob, "POST", `/v1/calls/${callId}/accept`)).json()).toMatchObject({ state: "active" });
+    await runInDurableObject(stub, () => release());
+    await alarm;
+    expect(await (await api(bob, "GET", `/v1/calls/${callId}`)).json()).toMatchObject({ state: "active", answeredBy: bob });
+    await vi.waitFor(async () => expect((await noticesOf(stub)).map(({ kind }) => kind)).toEqual(["incoming-call", "call-answered"]));
+  });
+
   it("keeps notices the notifier refused and retries them from the alarm, in order, each accepted once", async () => {
     const [alice, bob] = [user("alice"), user("bob")];
     const callId = newCallId();

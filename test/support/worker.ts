@@ -27,6 +27,18 @@ class RecordingNotifier implements Notifier {
     this.failures = count;
   }
 
+  private held: Promise<void> | undefined;
+
+  /** Sends wait until the returned function is called, the way a slow queue keeps them. */
+  hold(): () => void {
+    let release!: () => void;
+    this.held = new Promise((resolve) => (release = resolve));
+    return () => {
+      this.held = undefined;
+      release();
+    };
+  }
+
   private refusing: string | undefined;
 
   /** From now on, says it could not carry any notice, for `reason`. */
@@ -40,6 +52,7 @@ class RecordingNotifier implements Notifier {
 
   async notify(notices: readonly CallNotice[]): Promise<void> {
     this.attempts++;
+    await this.held;
     if (this.failures > 0) {
       this.failures--;
       throw new Error("Queue send failed: service unavailable");
