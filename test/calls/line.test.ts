@@ -146,7 +146,8 @@ describe("POST /v1/calls with a broken TURN configuration", () => {
     expect(response.status).toBe(500);
     expect(((await response.json()) as { error: { message: string } }).error.message).toContain("TURN_POOLS");
     errors.mockRestore();
-    // Bob's tab heard of no call (its next frame is the answer to a ping), and nothing rings for him.
+    // Bob's tab hears of no call (a room would have rung it within milliseconds), and nothing rings for him.
+    await expect(tab.client.next(undefined, 1000)).rejects.toThrow(/no a frame within 1000 ms/);
     tab.client.send('{ "type": "ping" }');
     expect(await tab.client.next()).toEqual({ type: "pong" });
     expect(await (await api(bob, "GET", "/v1/calls?state=ringing")).json()).toEqual({ calls: [] });
