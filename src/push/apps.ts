@@ -75,6 +75,12 @@ export function appIds(env: object): string[] {
   return [DEFAULT_APP, ...(declared instanceof ConfigError ? [] : declared.keys())];
 }
 
+/** The apps that declare `provider` (the default app always: without credentials it logs). */
+export function appsWith(env: object, provider: "fcm" | "apns"): string[] {
+  const declared = tryConfig(pushApps, env);
+  return [DEFAULT_APP, ...(declared instanceof ConfigError ? [] : [...declared].flatMap(([app, { declaration }]) => (declaration[provider] ? [app] : [])))];
+}
+
 /**
  * The credentials of `app` for FCM and for APNs: undefined for the default app without them (the
  * log provider stands in), a {@link ConfigError} naming what to fix when they are missing or

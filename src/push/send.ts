@@ -3,7 +3,7 @@ import { DEFAULT_APP, type Device } from "../devices/device";
 import { ApiError } from "../platform/errors";
 import { eachLimited } from "../platform/concurrency";
 import { UserIdSchema, WellFormedString } from "../platform/ids";
-import { appIds } from "./apps";
+import { appsWith } from "./apps";
 import { SEND_CONCURRENCY, type PushContext } from "./context";
 import { deliverToDevice, sendToTopic, type DeviceResult } from "./delivery";
 import { devicesOf } from "./fanout";
@@ -160,9 +160,9 @@ function toNotification(input: SendRequest["notification"], now: number): PushNo
   return notification;
 }
 
-/** The topic message at every app's FCM (topics are per Firebase project), retries queued. */
+/** The topic message at the FCM of every app that has FCM (topics are per Firebase project), retries queued. */
 async function sendTopic(push: PushContext, notification: PushNotification, topic: string): Promise<TopicOutcome> {
-  const ids = appIds(push.env);
+  const ids = appsWith(push.env, "fcm");
   const apps = await Promise.all(
     ids.map(async (app): Promise<NonNullable<TopicOutcome["apps"]>[number]> => {
       const sent = await sendToTopic(push, notification, topic, app);

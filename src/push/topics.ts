@@ -82,8 +82,9 @@ export async function changeMembership(
   const fcmResults = new Map<string, { ok: boolean; reason?: string }>();
   for (const app of new Set(joining.map((device) => device.app))) {
     const fcmDevices = joining.filter((device) => device.provider === "fcm" && device.app === app);
+    if (fcmDevices.length === 0) continue;
     const fcmTopics = push.provider("fcm", app).topics;
-    if (!fcmTopics || fcmDevices.length === 0) continue;
+    if (!fcmTopics) continue;
     const results = await fcmTopics.change(topic, fcmDevices.map((device) => device.token), action === "subscribe" ? "add" : "remove");
     fcmDevices.forEach((device, i) => fcmResults.set(device.deviceId, results[i]!));
   }

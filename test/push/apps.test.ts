@@ -152,6 +152,25 @@ describe("each device with its own app's credentials", () => {
   });
 });
 
+describe("an app with APNs only", () => {
+  it("is left out of topic sends and topic changes at FCM, without a failure or a config error", async () => {
+    const declared = JSON.parse((env as unknown as { PUSH_APPS: string }).PUSH_APPS) as Record<string, unknown>;
+    const withApnsOnly = { ...env, PUSH_APPS: JSON.stringify({ ...declared, "ios-only": { apns: { keyId: "ABC123DEFG", teamId: "TEAM123456", bundleId: "com.example.ios" } } }), PUSH_APP_KEYS_IOS_ONLY: JSON.stringify({ apnsKey: (env as unknown as { APNS_KEY: string }).APNS_KEY }) } as Env;
+    const errors = vi.spyOn(console, "error").mockImplementation(() => {});
+    const topic = `ios-${crypto.randomUUID().slice(0, 8)}`;
+    const ivy = user("ivy");
+    expect((await put(ivy, "iphone", { provider: "apns", token: apnsToken(), platform: "ios", app: "ios-only" }, withApnsOnly)).status).toBe(201);
+    const headers = { ...(await authHeader(ivy, { scope: "push:send" })), "content-type": "application/json" };
+    const subscribed = await api.request(`/v1/push/topics/${topic}/subscribe`, { method: "POST", headers, body: JSON.stringify({ deviceIds: ["iphone"] }) }, withApnsOnly);
+    expect(await subscribed.json()).toEqual({ topic, results: [{ deviceId: "iphone", status: "subscribed" }] });
+    const sent = await api.request("/v1/push/send", { method: "POST", headers, body: JSON.stringify({ topic, notification: { kind: "custom", title: "Hi" } }) }, withApnsOnly);
+    const body = (await sent.json()) as { topic: { fcm: string; apps: { app: string }[] } };
+    expect(body.topic.fcm).toBe("delivered");
+    expect(body.topic.apps.map((outcome) => outcome.app).sort()).toEqual(["default", "second"]);
+    expect(errors.mock.calls.map((call) => String(call[0])).filter((line) => line.includes("config_invalid"))).toEqual([]);
+  });
+});
+
 describe("the push check covers every app", () => {
   const check = async (environment: Env) => {
     vi.spyOn(console, "log").mockImplementation(() => {});
