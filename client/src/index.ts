@@ -148,7 +148,11 @@ export class SecureConnect {
     return this.request<IceServers>("GET", "/v1/calls/ice-servers");
   }
 
-  /** @internal `keepalive`: the request outlives the page (a report sent at hang-up or unload). */
+  /**
+   * An authenticated request to the service's API (what `enableWebPush` uses): the JSON answer, or
+   * an {@link ApiError} with the service's code and message. `keepalive`: the request outlives the
+   * page (a report sent at hang-up or unload).
+   */
   async request<T>(method: string, path: string, body?: unknown, options: { keepalive?: boolean } = {}): Promise<T> {
     const response = await fetch(`${this.baseUrl}${path}`, {
       method,

@@ -20,9 +20,14 @@ const run = (command: string, args: string[], cwd: string) =>
   execFileSync(command, args, { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], timeout: 120_000 });
 
 // Uses the package as its README does, and would stop compiling if a type went missing or `any`.
-const MAIN = `import { ApiError, SecureConnect, type Call, type CallUpdate, type ClientFrame, type IncomingCall, type LineServerFrame, type ServerFrame } from "@secureconnect/client";
+const MAIN = `import { ApiError, enableWebPush, SecureConnect, type Call, type CallUpdate, type ClientFrame, type IncomingCall, type LineServerFrame, type ServerFrame } from "@secureconnect/client";
 
 const client = new SecureConnect({ baseUrl: "https://edge.example.com", token: async () => "jwt" });
+
+export async function subscribe(registration: ServiceWorkerRegistration): Promise<string> {
+  const device = await enableWebPush(client, { registration, deviceId: "this-browser" });
+  return device.deviceId;
+}
 
 export async function ring(stream: MediaStream): Promise<Call> {
   const call = await client.call(["bob"], { media: "video", stream });
