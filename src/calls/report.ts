@@ -51,18 +51,23 @@ export const reportRoutes = newRouter().openapi(
     const { callId } = c.req.valid("param");
     const report = c.req.valid("json");
     const { userId } = c.var.principal;
-    unwrap(await room(c, callId).view(userId));
-    const { pools } = turnConfig(c.env);
+    // Each participant's report of each trigger counts once: a repeat is taken and dropped.
+    if (!unwrap(await room(c, callId).acceptReport(userId, report.trigger))) return c.body(null, 204);
+    const { pools, managed } = turnConfig(c.env);
     const { region, relayUrl, ...measured } = report;
-    const relayRegion = relayUrl === undefined ? undefined : (pools.find((pool) => pool.urls.includes(relayUrl))?.region ?? "other");
+    const regions = [...pools.map((pool) => pool.region), ...(managed ? [managed.region] : [])];
+    const relayRegion = relayUrl === undefined ? undefined : (pools.find((pool) => pool.urls.includes(relayUrl))?.region ?? (managed && isManagedRelay(relayUrl) ? managed.region : "other"));
     record(c.env, {
       type: "call-report",
       callId,
       userId,
       ...measured,
-      ...(region === undefined ? {} : { region: pools.some((pool) => pool.region === region) ? region : "other" }),
+      ...(region === undefined ? {} : { region: regions.includes(region) ? region : "other" }),
       ...(relayRegion === undefined ? {} : { relayRegion }),
     });
     return c.body(null, 204);
   },
 );
+
+/** A relay URL of Cloudflare Realtime TURN, whose ICE servers its API hands out (turn/managed.ts). */
+const isManagedRelay = (url: string) => /^turns?:([a-z0-9-]+\.)*cloudflare\.com(:|\?|$)/i.test(url);

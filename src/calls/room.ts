@@ -119,6 +119,20 @@ export class CallRoom extends SocketObject {
     return { ok: true, value: publicView(call) };
   }
 
+  /**
+   * Whether this is `userId`'s first client report of `trigger` on this call: each participant's
+   * report of each trigger counts once (a client resending, or a hostile one, changes nothing).
+   */
+  async acceptReport(userId: string, trigger: string): Promise<RoomResult<boolean>> {
+    const call = this.load();
+    if (!call) return { ok: false, code: "not_found", message: "no such call" };
+    if (!roleOf(call, userId)) return { ok: false, code: "forbidden", message: "not a participant of this call" };
+    const key = `report:${trigger}:${userId}`;
+    if (this.ctx.storage.kv.get(key) !== undefined) return { ok: true, value: false };
+    this.ctx.storage.kv.put(key, Date.now());
+    return { ok: true, value: true };
+  }
+
   async act(userId: string, action: CallAction): Promise<RoomResult<CallView>> {
     const call = this.load();
     if (!call) return { ok: false, code: "not_found", message: "no such call" };

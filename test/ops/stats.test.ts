@@ -67,6 +67,35 @@ describe("POST /v1/calls/{callId}/report", () => {
     const huge = await report(callId, alice, { ...hangup, padding: "x".repeat(5000) });
     expect(huge.status).toBe(413);
   });
+
+  it("counts each participant's report of each trigger once, however often it is sent", async () => {
+    const before = await stats();
+    const [alice, bob] = [user("alice"), user("bob")];
+    const { callId } = await placeCall(alice, [bob]);
+    // A region no other test reports from, so nothing else this file sends lands in its count.
+    const repeated = { ...hangup, region: "ap-southeast", relayUrl: "turn:turn-apse.example.com:3478?transport=udp" };
+    for (let n = 0; n < 3; n++) expect((await report(callId, bob, repeated)).status).toBe(204);
+    // The three would be flushed together: one verdict seen means the repeats were dropped.
+    const verdicts = (now: Stats) => now.lastHour.ice.byRegion["ap-southeast"]?.verdicts ?? 0;
+    const after = await eventually(stats, (now) => verdicts(now) > verdicts(before));
+    expect(verdicts(after)).toBe(verdicts(before) + 1);
+  });
+
+  it("knows the managed pool's region, and its relays, when one is configured", async () => {
+    const before = await stats();
+    const pools = JSON.parse(env.TURN_POOLS as unknown as string) as object[];
+    const managed = { ...env, TURN_POOLS: JSON.stringify([...pools, { region: "cloudflare", provider: "cloudflare" }]), CLOUDFLARE_TURN_KEY_ID: "key-id", CLOUDFLARE_TURN_API_TOKEN: "api-token" };
+    const [alice, bob] = [user("alice"), user("bob")];
+    const { callId } = await placeCall(alice, [bob]);
+    const sent = await app.request(
+      `/v1/calls/${callId}/report`,
+      { method: "POST", headers: { ...(await authHeader(bob)), "content-type": "application/json" }, body: JSON.stringify({ ...hangup, region: "cloudflare", relayUrl: "turn:turn.cloudflare.com:3478?transport=udp" }) },
+      managed,
+    );
+    expect(sent.status).toBe(204);
+    const after = await eventually(stats, (now) => (now.lastHour.ice.byRegion.cloudflare?.verdicts ?? 0) > (before.lastHour.ice.byRegion.cloudflare?.verdicts ?? 0));
+    expect(after.lastHour.ice.relayed.cloudflare).toBeDefined();
+  });
 });
 
 describe("GET /v1/admin/stats", () => {
