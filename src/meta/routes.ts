@@ -1,6 +1,10 @@
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
+import type { Context } from "hono";
 import { version } from "../../package.json";
-import { sectionStates } from "../platform/config";
+import { authConfig } from "../auth/config";
+import { bearerToken } from "../auth/middleware";
+import { verifyToken } from "../auth/verify";
+import { sectionStates, tryConfig } from "../platform/config";
 import { newRouter, type AppEnv } from "../platform/http";
 
 const HealthSchema = z
@@ -14,8 +18,8 @@ const SectionStateSchema = z
   .discriminatedUnion("status", [
     z.object({ status: z.literal("ok") }),
     z.object({ status: z.literal("not_configured") }).openapi({ description: "Unset, and the service runs without it (e.g. FCM: pushes go to the log)" }),
-    z.object({ status: z.literal("invalid"), variables: z.array(z.string()).openapi({ example: ["TURN_POOLS"] }) }).openapi({
-      description: "The variables to fix (never their values); the routes that need this section answer 500 until then",
+    z.object({ status: z.literal("invalid"), variables: z.array(z.string()).optional().openapi({ example: ["TURN_POOLS"] }) }).openapi({
+      description: "The variables to fix (never their values; named to a token with scope admin); the routes that need this section answer 500 until then",
     }),
   ])
   .openapi("ConfigSectionState");
@@ -55,20 +59,34 @@ export const metaRoutes = newRouter()
       summary: "Readiness: the state of each configuration section",
       description:
         "Parses every configuration section (auth, turn, calls, signaling, fcm, apns, cors, demo, …) and reports each as `ok`, " +
-        "`not_configured` (an optional feature left out) or `invalid` with the variables to fix, never their values. " +
-        "503 while any section is invalid. No token; counted like `/healthz` against the per-IP limit.",
+        "`not_configured` (an optional feature left out) or `invalid`, never a value; 503 while any section is invalid. " +
+        "No token needed (counted like `/healthz` against the per-IP limit); with a token of scope `admin`, an invalid section also names the variables to fix.",
       responses: {
         200: { description: "Every section parses", content: readiness },
         503: { description: "At least one section is invalid", content: readiness },
       },
     }),
-    (c) => {
-      const sections = sectionStates(c.env);
-      const ready = Object.values(sections).every((state) => state.status !== "invalid");
+    async (c) => {
+      const states = sectionStates(c.env);
+      const ready = Object.values(states).every((state) => state.status !== "invalid");
+      // Which variables are wrong is for the operator: anyone else learns only which sections are.
+      const sections = (await isAdmin(c)) ? states : Object.fromEntries(Object.entries(states).map(([name, { status }]) => [name, { status }]));
       c.header("cache-control", "no-store");
       return ready ? c.json({ status: "ready" as const, version, sections }, 200) : c.json({ status: "not_ready" as const, version, sections }, 503);
     },
   );
+
+/** Whether the request carries a valid token with scope `admin` (never an error: readiness answers anyone). */
+async function isAdmin(c: Context<AppEnv>): Promise<boolean> {
+  const header = c.req.header("authorization");
+  const auth = tryConfig(authConfig, c.env);
+  if (header === undefined || auth instanceof Error) return false;
+  try {
+    return (await verifyToken(bearerToken(header), auth)).scopes.has("admin");
+  } catch {
+    return false;
+  }
+}
 
 /**
  * Serves the OpenAPI 3.1 document of every route registered on `app` at `GET /openapi.json`,

@@ -8,7 +8,7 @@ import { SEND_CONCURRENCY, type PushContext } from "./context";
 import { deliverToDevice, sendToTopic, type DeviceResult } from "./delivery";
 import { devicesOf } from "./fanout";
 import { enqueueDeliveries, FANOUT_USERS_PER_JOB, fanoutMessages, sendAll, type PushJob } from "./jobs";
-import { fcmMessage, PayloadTooLarge } from "./payloads";
+import { tooLargeForSomeDevice } from "./payloads";
 import type { PushNotification } from "./push-notification";
 import { retryDelaySeconds } from "./outcome";
 import { TopicSchema } from "./topics";
@@ -150,13 +150,9 @@ function toNotification(input: SendRequest["notification"], now: number): PushNo
       ...(input.collapseKey ? { collapseKey: input.collapseKey } : {}),
     },
   };
-  // The FCM form (4 KB, the tighter of the two for custom data) decides; the topic is a stand-in.
-  try {
-    fcmMessage(notification, { topic: "size-check" }, now);
-  } catch (error) {
-    if (error instanceof PayloadTooLarge) throw new ApiError("payload_too_large", `notification too large for push: ${error.message}`);
-    throw error;
-  }
+  // Refused now if some device could never get it (the longest FCM token, APNs, Web Push).
+  const tooLarge = tooLargeForSomeDevice(notification, now);
+  if (tooLarge) throw new ApiError("payload_too_large", `notification too large for push: ${tooLarge}`);
   return notification;
 }
 

@@ -122,7 +122,8 @@ const fleet = (env: Env) => env.TURN_FLEET.get(env.TURN_FLEET.idFromName("fleet"
 /**
  * The cron job: probes every TURN host of every own pool (a window of at most 30 per run,
  * 5 at a time, each within {@link PROBE_TIMEOUT_MS}), records the outcomes, and logs each host
- * that went down or came back. Never throws: a broken TURN configuration is logged.
+ * that went down or came back. Never throws: a broken TURN configuration, or a fleet object that
+ * cannot be reached, is logged (the hosts keep their last state until the next run).
  */
 export async function probeTurnFleet(env: Env, now = Date.now()): Promise<void> {
   let turn;
@@ -142,11 +143,18 @@ export async function probeTurnFleet(env: Env, now = Date.now()): Promise<void> 
     if (Date.now() - started > RUN_BUDGET_MS) return;
     probes.push({ target, outcome: await probeHost(target, { username: credential.username, password: credential.credential }, PROBE_TIMEOUT_MS) });
   });
-  const { down, changes } = await fleet(env).record(
-    targets.map((target) => target.host),
-    probes,
-    now,
-  );
+  let recorded: Awaited<ReturnType<ReturnType<typeof fleet>["record"]>>;
+  try {
+    recorded = await fleet(env).record(
+      targets.map((target) => target.host),
+      probes,
+      now,
+    );
+  } catch (error) {
+    log("error", "turn_probe_unrecorded", { probed: probes.length, message: String(error) });
+    return;
+  }
+  const { down, changes } = recorded;
   // This isolate knows the new state already: its next ICE list needs no read.
   listings.set(env, { down: new Set(down), readAt: Date.now() });
   for (const change of changes) {

@@ -1,8 +1,8 @@
 /**
  * Readiness and the pages a person opens. `/readyz` reports every configuration section the app
  * declares (also those of modules the meta routes never import: the list is the app's), each as
- * ok, not configured or invalid with its variables, never a value, and answers 503 while one is
- * invalid; it needs no token and counts against the per-IP limit. `/` links everything, `/docs`
+ * ok, not configured or invalid (with its variables to a token of scope admin), never a value, and
+ * answers 503 while one is invalid; it needs no token and counts against the per-IP limit. `/` links everything, `/docs`
  * is Swagger UI from this Worker's own assets under a CSP that names its one inline script, and
  * `/demo/` is served only with DEMO=on. Not covered here: that the docs UI renders in a browser
  * with no other host reachable (test/e2e/demo.test.ts does that).
@@ -15,7 +15,7 @@ import { authHeader } from "../support/tokens";
 
 type Readiness = { status: string; version: string; sections: Record<string, { status: string; variables?: string[] }> };
 const readiness = async (overrides: Record<string, unknown> = {}, init: RequestInit = {}) => {
-  const response = await app.request("/readyz", init, { ...env, ...overrides });
+  const response = await app.request("/readyz", { headers: await authHeader("ops", { scope: "admin" }), ...init }, { ...env, ...overrides });
   return { response, body: (await response.json()) as Readiness };
 };
 
@@ -44,14 +44,26 @@ describe("GET /readyz", () => {
     log.mockRestore();
   });
 
-  it("names every wrong variable of every section at once", async () => {
-    const { response, body } = await readiness({ AUTH_JWT_SECRET: "short-secret-value", TURN_SECRETS: '"quoted-secret-0123456789"', CALL_RING_TIMEOUT: "soon", DEMO: "yes" });
+  it("names every wrong variable of every section at once, to an admin", async () => {
+    const { response, body } = await readiness({ TURN_SECRETS: '"quoted-secret-0123456789"', CALL_RING_TIMEOUT: "soon", DEMO: "yes" });
     expect(response.status).toBe(503);
-    expect(body.sections.auth).toEqual({ status: "invalid", variables: ["AUTH_JWT_SECRET"] });
     expect(body.sections.turn).toEqual({ status: "invalid", variables: ["TURN_SECRETS"] });
     expect(body.sections.calls).toEqual({ status: "invalid", variables: ["CALL_RING_TIMEOUT"] });
     expect(body.sections.demo).toEqual({ status: "invalid", variables: ["DEMO"] });
-    for (const value of ["short-secret-value", "quoted-secret", "soon", "yes"]) expect(JSON.stringify(body)).not.toContain(value);
+    for (const value of ["quoted-secret", "soon", "yes"]) expect(JSON.stringify(body)).not.toContain(value);
+  });
+
+  it("tells anyone else which sections are invalid, not which variables; nor an admin whose token cannot be checked", async () => {
+    const anonymous = await readiness({ TURN_SECRETS: '"quoted-secret-0123456789"' }, { headers: {} });
+    expect(anonymous.response.status).toBe(503);
+    expect(anonymous.body.sections.turn).toEqual({ status: "invalid" });
+    const plain = await readiness({ TURN_SECRETS: '"quoted-secret-0123456789"' }, { headers: await authHeader("someone") });
+    expect(plain.body.sections.turn).toEqual({ status: "invalid" });
+    // A broken auth section cannot verify the admin's token: its state shows, its variables do not.
+    const brokenAuth = await readiness({ AUTH_JWT_SECRET: "short-secret-value" });
+    expect(brokenAuth.response.status).toBe(503);
+    expect(brokenAuth.body.sections.auth).toEqual({ status: "invalid" });
+    expect(JSON.stringify(brokenAuth.body)).not.toContain("short-secret-value");
   });
 
   it("counts push providers left unset as not configured, which is ready", async () => {

@@ -379,6 +379,12 @@ describe("POST /v1/push/send", () => {
     await expect(fetchAsPusher({ userIds: ["x"], notification: { kind: "custom", body: "x".repeat(1000), data: { pad: "y".repeat(4000) } } })).rejects.toThrow(/→ 413/);
   });
 
+  it("answers 413 to a notification some device could never get: FCM carries a token of up to 600 characters in the body", async () => {
+    // 3,300 bytes of data fit FCM's 4 KB addressed to a short topic, not to the longest token.
+    await expect(fetchAsPusher({ userIds: ["x"], notification: { kind: "custom", title: "Hi", data: { pad: "y".repeat(3300) } } })).rejects.toThrow(/→ 413.*FCM would be \d+ bytes/);
+    await expect(fetchAsPusher({ userIds: [user("x")], notification: { kind: "custom", title: "Hi", data: { pad: "y".repeat(3000) } } })).resolves.toBeDefined();
+  });
+
   it(`sends to more than ${INLINE_MAX_USERS} users through the queue's fan-out: 202, every device once`, async () => {
     const users = Array.from({ length: INLINE_MAX_USERS + 5 }, (_, n) => user(`many${n}`));
     const phones = await Promise.all(users.map((userId) => android(userId)));

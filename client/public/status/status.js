@@ -111,7 +111,12 @@ function fleet(state) {
       : pool.hosts.map((host) => [pool.region, host.host, host.status, host.reason ?? "", ms(host.latencyMs), new Date(host.since).toLocaleString()]),
   );
   rows(body, hostRows, "no pools");
-  for (const tr of body.children) tr.children[2]?.classList.add(tr.children[2].textContent === "down" ? "down" : "up");
+  // Green only for a host whose last probe passed (or a listed managed pool); failing is amber.
+  const style = { up: "up", listed: "up", failing: "failing", down: "down" };
+  for (const tr of body.children) {
+    const verdict = style[tr.children[2]?.textContent ?? ""];
+    if (verdict) tr.children[2].classList.add(verdict);
+  }
   panel.append(table);
 }
 
