@@ -12,8 +12,9 @@ const AuthSection = z
     AUTH_ISSUER: optionalText,
     AUTH_AUDIENCE: optionalText,
     DEV_TOKENS: optionalText.pipe(z.enum(["on", "off"]).optional()),
-    // Longer-lived tokens are refused: a leaked one stays useful no longer than this.
-    AUTH_MAX_TOKEN_LIFETIME: seconds(86_400, 60),
+    // Longer-lived tokens are refused: a leaked one stays useful no longer than this. 30 days by
+    // default, so the long-lived server tokens of a push backend still pass; set it lower.
+    AUTH_MAX_TOKEN_LIFETIME: seconds(30 * 86_400, 60),
   })
   .superRefine((env, ctx) => {
     if (!env.AUTH_JWKS_URL && !env.AUTH_JWT_SECRET) {
