@@ -24,6 +24,9 @@ const MIN_AGE_MS = 20 * 60_000;
  * (a provider token is valid for every topic of the team), apps with their own keys have their own.
  */
 export class ApnsProviderToken extends DurableObject<Env> {
+  /** A mint in progress: calls that arrive while it signs (the input gate is open then) share it. */
+  private minting: Promise<ProviderToken> | undefined;
+
   /**
    * The current token; a new one when it is old, or when APNs refused `rejected` and it is still
    * current. `app` names the app whose key signs it (its credentials are read here, never sent).
@@ -39,9 +42,14 @@ export class ApnsProviderToken extends DurableObject<Env> {
     if (stale && now - stored.issuedAt < MIN_AGE_MS) {
       log("warn", "apns_token_renewed_early", { ageSeconds: Math.round((now - stored.issuedAt) / 1000) });
     }
-    const minted = { token: await mintProviderToken(apns, now), issuedAt: now };
-    this.ctx.storage.kv.put("token", minted);
-    return minted;
+    this.minting ??= mintProviderToken(apns, now)
+      .then((token) => {
+        const minted = { token, issuedAt: now };
+        this.ctx.storage.kv.put("token", minted);
+        return minted;
+      })
+      .finally(() => (this.minting = undefined));
+    return this.minting;
   }
 }
 
