@@ -1,28 +1,23 @@
 import { z } from "@hono/zod-openapi";
 import { ConfigError } from "../platform/config";
 import { log } from "../platform/log";
-import { turnFleetStatus } from "../turn/fleet";
+import { turnFleetStatus, TurnFleetStatusSchema } from "../turn/fleet";
+import { HostHealthSchema } from "../turn/health";
 
 /**
  * The TURN hosts and their health, for the stats API and the status page's TURN panel: the
  * health checks' view (turn/fleet.ts, the same as `GET /v1/admin/turn`) without the probe
  * history, or why it cannot be had (a malformed `TURN_POOLS`, the fleet's object unreachable).
  */
-const HostSchema = z.object({
-  host: z.string(),
-  status: z.enum(["unknown", "up", "failing", "down"]),
-  listed: z.boolean(),
-  reason: z.string().optional(),
-  latencyMs: z.number().nullable(),
-  since: z.string(),
-});
+const HostSchema = HostHealthSchema.pick({ host: true, status: true, listed: true, latencyMs: true, since: true }).extend({ reason: z.string().optional() });
+const Provider = TurnFleetStatusSchema.shape.pools.element.shape.provider;
 
 export const TurnFleetSchema = z
   .discriminatedUnion("available", [
     z.object({ available: z.literal(false), reason: z.string() }),
     z.object({
       available: z.literal(true),
-      pools: z.array(z.object({ region: z.string(), provider: z.enum(["coturn", "cloudflare"]), listed: z.boolean(), hosts: z.array(HostSchema) })),
+      pools: z.array(z.object({ region: z.string(), provider: Provider, listed: z.boolean(), hosts: z.array(HostSchema) })),
     }),
   ])
   .openapi("TurnFleet", { description: "TURN hosts of each pool: up, failing or down, why, latency, since when; or why this is not available" });

@@ -24,8 +24,8 @@ import { MAX_ATTEMPTS } from "./outcome";
  * - fanout: lists at most {@link FANOUT_USERS_PER_JOB} users (one `list` each; a user has at
  *   most 20 devices, the cap their DeviceRoster holds);
  * - topic-members, device-removed: one `list` page each;
- * - deliver: reads its device at most once, and removes a dead token with at most five more (a
- *   read and four deletes at most); the device's topics are not touched there: the removal queues
+ * - deliver: reads its device at most once, and removes a dead token with at most five more (two
+ *   reads and three deletes at most); the device's topics are not touched there: the removal queues
  *   a device-removed job (a queue send, no KV), so a device in 100 topics costs the delivery nothing;
  * - forget-membership: at most five (read its membership, delete it and the topic's member key,
  *   read who holds the token now and whether they joined the topic themselves).

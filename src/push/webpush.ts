@@ -1,6 +1,7 @@
 import { encryptNotification, vapidHeaders, type PushSubscription } from "@block65/webcrypto-web-push";
 import { importJWK, jwtVerify } from "jose";
 import type { Device, DeviceRegistration } from "../devices/device";
+import { base64url } from "../platform/ids";
 import type { WebPushConfig } from "./config";
 import { classifyWebPush, describe, networkFailure, type DeliveryOutcome } from "./outcome";
 import { webPushMessage, type WebPushMessage } from "./payloads";
@@ -98,8 +99,7 @@ async function probeVapid(vapid: WebPushConfig): ReturnType<ProviderProbe> {
     const { authorization } = (await vapidHeaders({ endpoint: `${audience}/probe`, expirationTime: null, keys: { p256dh: "", auth: "" } }, vapid)).headers;
     const token = /^vapid t=([^,]+), k=(.+)$/.exec(authorization)?.[1] ?? "";
     const bytes = Uint8Array.from(atob(vapid.publicKey.replaceAll("-", "+").replaceAll("_", "/")), (c) => c.charCodeAt(0));
-    const encode = (part: Uint8Array) => btoa(String.fromCharCode(...part)).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
-    const key = await importJWK({ kty: "EC", crv: "P-256", x: encode(bytes.slice(1, 33)), y: encode(bytes.slice(33, 65)) }, "ES256");
+    const key = await importJWK({ kty: "EC", crv: "P-256", x: base64url(bytes.slice(1, 33)), y: base64url(bytes.slice(33, 65)) }, "ES256");
     const { payload } = await jwtVerify(token, key, { algorithms: ["ES256"], audience });
     const hours = Math.round(((payload.exp ?? 0) - Date.now() / 1000) / 3600);
     return { ok: true, detail: `VAPID key pair consistent: a JWT signed with VAPID_PRIVATE_KEY verifies with VAPID_PUBLIC_KEY (sub ${vapid.subject}, exp in ${hours} h)` };

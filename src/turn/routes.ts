@@ -37,6 +37,13 @@ const TurnRestQuerySchema = TtlQuerySchema.extend({
     .max(400)
     .optional()
     .openapi({ param: { name: "username", in: "query" }, description: "The draft's optional user id; if given, it must be the token's subject" }),
+  // The draft's optional API key: this service authenticates the bearer token instead, so a key a
+  // draft client sends is taken and plays no part.
+  key: z
+    .string()
+    .max(256)
+    .optional()
+    .openapi({ param: { name: "key", in: "query" }, description: "The draft's optional API key: accepted and ignored (the bearer token authenticates)" }),
 }).strict();
 
 const TurnRestSchema = z

@@ -125,7 +125,7 @@ describe("GET /v1/turn/credentials (draft-uberti-behave-turn-rest)", () => {
   });
 
   it("takes the draft's query: service=turn, and username when it is the token's subject", async () => {
-    for (const query of ["service=turn", "service=turn&username=bob", "service=turn&username=bob&ttl=600"]) {
+    for (const query of ["service=turn", "service=turn&username=bob", "service=turn&username=bob&ttl=600", "service=turn&key=draft-api-key"]) {
       const response = await app.request(`/v1/turn/credentials?${query}`, { headers: await authHeader("bob") }, env);
       expect(response.status, query).toBe(200);
       expect(((await response.json()) as { username: string }).username).toMatch(/^\d+:bob$/);
@@ -133,7 +133,7 @@ describe("GET /v1/turn/credentials (draft-uberti-behave-turn-rest)", () => {
     const other = await app.request("/v1/turn/credentials?service=turn&username=alice", { headers: await authHeader("bob") }, env);
     expect(other.status).toBe(403);
     expect(((await other.json()) as { error: { code: string } }).error.code).toBe("forbidden");
-    for (const query of ["service=stun", "service=turn&key=abc"]) {
+    for (const query of ["service=stun", "service=turn&color=blue"]) {
       const response = await app.request(`/v1/turn/credentials?${query}`, { headers: await authHeader("bob") }, env);
       expect(response.status, query).toBe(400);
     }
