@@ -7,7 +7,6 @@ import { callsConfig, signalingConfig } from "./config";
 import { admitFrame, FrameRateLimiter } from "./frame-admission";
 import {
   createCall,
-  inCall,
   lineCall,
   nextAlarm,
   OUT_OF_CALL,
@@ -23,9 +22,10 @@ import {
   type Role,
 } from "./machine";
 import { Outbox } from "./outbox";
-import { PENDING_MAX_BYTES, PENDING_MAX_CALL_BYTES, PENDING_MAX_FRAMES, PendingFrames } from "./pending";
+import { PendingFrames } from "./pending";
 import type { RoomPorts } from "./ports";
-import type { LeaveReason, Participant, RelayedFrame, ServerFrame } from "./protocol";
+import { Relay } from "./relay";
+import type { LeaveReason, Participant, ServerFrame } from "./protocol";
 import type { CallView, Media, Metadata } from "./schemas";
 import { closeQuietly, isOpen, SocketObject } from "./sockets";
 
@@ -61,6 +61,7 @@ const UPGRADES_PER_SECOND = 0.5;
  */
 export class CallRoom extends SocketObject {
   private readonly pending: PendingFrames;
+  private readonly relay: Relay;
   private readonly notices: Outbox<CallNotice[]>;
   private readonly lineUpdates: Outbox<LineCall>;
   /** Per participant, across reconnects: frames, and new sockets. */
@@ -77,6 +78,7 @@ export class CallRoom extends SocketObject {
   ) {
     super(ctx, env);
     this.pending = new PendingFrames(ctx.storage.sql);
+    this.relay = new Relay(ctx, this.pending, (ws) => !this.attachmentOf(ws).leaving);
     this.notices = new Outbox<CallNotice[]>(ctx.storage.sql, "outbox", { event: "notify", column: "notices" });
     this.lineUpdates = new Outbox<LineCall>(ctx.storage.sql, "line_outbox", { event: "line_update" });
     // An object without a call was reached with an unknown id (a typo, a probe, a purged call):
@@ -222,8 +224,11 @@ export class CallRoom extends SocketObject {
       case "offer":
       case "answer":
       case "candidate":
-      case "message":
-        return this.relay(ws, me, call, frame);
+      case "message": {
+        const problem = this.relay.forward(me, ws, call, frame);
+        if (problem) send(ws, problem);
+        return;
+      }
       default: {
         const unknown: never = frame;
         throw new Error(`unhandled frame ${JSON.stringify(unknown)}`);
@@ -316,7 +321,7 @@ export class CallRoom extends SocketObject {
     }
     for (const effect of effects) {
       if (effect.type === "dismiss") this.dismiss(effect.userIds, effect.reason);
-      else if (effect.type === "release-held") this.releaseHeld(call, effect.userId);
+      else if (effect.type === "release-held") this.relay.releaseHeld(call, effect.userId);
     }
   }
 
@@ -356,45 +361,7 @@ export class CallRoom extends SocketObject {
     if (this.call) await this.armAlarm(this.call);
   }
 
-  // ── Relaying frames ──────────────────────────────────────────────────────────────────────
-
-  private relay(ws: WebSocket, me: Attachment, call: Call, frame: RelayedFrame): void {
-    const { to, ...rest } = frame;
-    const text = JSON.stringify({ ...rest, from: participantOf(me) });
-    // A callee's session description and candidates wait until it answers: no media before that.
-    if (call.state === "ringing" && me.role === "callee" && frame.type !== "message") {
-      if (!this.pending.addHeld(me.userId, { text, ...(to !== undefined ? { to } : {}) })) {
-        send(ws, queueFull("what you send before answering waits for your answer, and the room holds no more of it"));
-      }
-      return;
-    }
-    const problem = this.route(me.userId, call, text, to, ws);
-    if (problem) send(ws, problem);
-  }
-
-  /**
-   * Delivers a relayed frame to connection `to`, or to everyone else still in the call (kept for
-   * those not connected). Returns what to tell the sender when it could not.
-   */
-  private route(sender: string, call: Call, text: string, to: string | undefined, senderSocket?: WebSocket): ServerFrame | undefined {
-    if (to !== undefined) {
-      const target = this.ctx.getWebSockets(`c:${to}`).find((socket) => isOpen(socket) && !this.attachmentOf(socket).leaving);
-      if (!target || target === senderSocket) return { type: "error", code: "unknown_recipient", message: `no connection ${to} in this call` };
-      target.send(text);
-      return undefined;
-    }
-    const dropped: string[] = [];
-    for (const userId of inCall(call)) {
-      if (userId === sender) continue;
-      const sockets = this.ctx.getWebSockets(`u:${userId}`).filter(isOpen);
-      if (sockets.length > 0) {
-        for (const socket of sockets) socket.send(text);
-      } else if (!this.pending.addPending(userId, text)) {
-        dropped.push(userId);
-      }
-    }
-    return dropped.length > 0 ? queueFull(`not delivered to ${dropped.join(", ")}: not connected, and the room keeps no more frames for them`) : undefined;
-  }
+  // ── The room's sockets ───────────────────────────────────────────────────────────────────
 
   /** Closes the sockets of users who are out of the call and drops their frames. */
   private dismiss(userIds: string[], reason: "declined" | "answered-elsewhere"): void {
@@ -405,17 +372,6 @@ export class CallRoom extends SocketObject {
       }
     }
   }
-
-  /** Relays, in order, what the answering callee sent while the call was ringing. */
-  private releaseHeld(call: Call, userId: string): void {
-    const sender = this.ctx.getWebSockets(`u:${userId}`).find(isOpen);
-    for (const frame of this.pending.takeHeld(userId)) {
-      const problem = this.route(userId, call, frame.text, frame.to);
-      if (problem && sender) send(sender, problem);
-    }
-  }
-
-  // ── The room's sockets ───────────────────────────────────────────────────────────────────
 
   private closeSocket(ws: WebSocket, code: number, reason: string, why: LeaveReason): void {
     const me = this.attachmentOf(ws);
@@ -455,9 +411,3 @@ const participantOf = ({ userId, connectionId }: Participant): Participant => ({
 const send = (ws: WebSocket, frame: ServerFrame) => ws.send(JSON.stringify(frame));
 const noticesOf = (effects: Effect[]): CallNotice[] =>
   effects.flatMap((effect) => (effect.type === "notify" && effect.notice.recipients.length > 0 ? [effect.notice] : []));
-
-const queueFull = (why: string): ServerFrame => ({
-  type: "error",
-  code: "recipient_queue_full",
-  message: `frame dropped: ${why} (at most ${PENDING_MAX_FRAMES} frames or ${PENDING_MAX_BYTES} bytes per person, ${PENDING_MAX_CALL_BYTES} bytes per call)`,
-});

@@ -457,8 +457,9 @@ describe("signaling", () => {
     const { callId, a, b } = await connectedPair();
     const stub = stubOf(callId);
     // A bug in the relay, standing in for any exception while handling a frame.
+    const relayOf = (room: unknown) => (room as { relay: { forward?: () => void } }).relay;
     await runInDurableObject(stub, (room) => {
-      (room as unknown as { relay: () => void }).relay = () => {
+      relayOf(room).forward = () => {
         throw new TypeError("boom");
       };
     });
@@ -467,7 +468,7 @@ describe("signaling", () => {
     expect(await a.next("error")).toMatchObject({ code: "internal" });
     expect(errors.mock.calls.map((call) => JSON.parse(String(call[0])))).toEqual([expect.objectContaining({ event: "frame_failed", object: "CallRoom", error: "TypeError" })]);
     errors.mockRestore();
-    await runInDurableObject(stub, (room) => void delete (room as unknown as { relay?: unknown }).relay);
+    await runInDurableObject(stub, (room) => void delete relayOf(room).forward);
     a.send({ type: "message", data: 2 });
     expect(await b.next("message")).toMatchObject({ data: 2 });
     a.close();
