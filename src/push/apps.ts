@@ -23,7 +23,7 @@ import {
  * a `[vars]` table or a variable) and one secret with its keys:
  *
  *   PUSH_APPS = {"b2b": {"fcm": true, "apns": {"keyId": "ABC123DEFG", "teamId": "TEAM123456", "bundleId": "com.example.b2b"}}}
- *   PUSH_APP_KEYS_B2B = {"fcmServiceAccount": {…the service-account JSON…}, "apnsKey": "-----BEGIN PRIVATE KEY-----…"}
+ *   PUSH_APP_KEYS_B2B = {"fcmServiceAccount": {…the service-account JSON…}, "apnsKey": "<the .p8 key, PEM>"}
  *
  * A provider an app declares but whose key is missing or malformed is *misconfigured*: that app's
  * devices of that provider fail, naming the variable, and the push check says so; other apps and
