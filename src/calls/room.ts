@@ -1,6 +1,7 @@
 import { ApiError } from "../platform/errors";
 import { randomId } from "../platform/ids";
 import { checkRateLimit } from "../platform/request-limits";
+import type { Admission } from "./admission";
 import { recordCallChange } from "./call-events";
 import type { CallNotice } from "./call-notice";
 import { callsConfig, signalingConfig } from "./config";
@@ -21,7 +22,7 @@ import {
   type LineCall,
   type Role,
 } from "./machine";
-import { Outbox } from "./outbox";
+import { adoptLegacyOutboxes, Outbox } from "./outbox";
 import { PendingFrames } from "./pending";
 import type { RoomPorts } from "./ports";
 import { Relay } from "./relay";
@@ -70,6 +71,8 @@ export class CallRoom extends SocketObject {
   private readonly attachments = new WeakMap<WebSocket, Attachment>();
   /** The call as last read or written; storage stays the truth (see {@link load}). */
   private call: Call | undefined;
+  /** When this instance last set the alarm for (unknown after a restart, and once it has run). */
+  private alarmAt: number | undefined;
 
   constructor(
     ctx: DurableObjectState,
@@ -79,36 +82,39 @@ export class CallRoom extends SocketObject {
     super(ctx, env);
     this.pending = new PendingFrames(ctx.storage.sql);
     this.relay = new Relay(ctx, this.pending, (ws) => !this.attachmentOf(ws).leaving);
-    this.notices = new Outbox<CallNotice[]>(ctx.storage.sql, "outbox", { event: "notify", column: "notices" });
-    this.lineUpdates = new Outbox<LineCall>(ctx.storage.sql, "line_outbox", { event: "line_update" });
-    // An object without a call was reached with an unknown id (a typo, a probe, a purged call):
-    // it answers 404 and must stay empty, so its outbox tables are created only with a call.
-    if (this.load()) this.installTables();
+    this.notices = new Outbox<CallNotice[]>(ctx.storage.kv, "notices", "notify");
+    this.lineUpdates = new Outbox<LineCall>(ctx.storage.kv, "lines", "line_update");
+    // An object without a call was reached with an unknown id (a typo, a probe, a purged call)
+    // and must stay empty; only a stored call may still have outbox tables of an older version.
+    if (this.load()) adoptLegacyOutboxes(ctx.storage.sql, { notices: this.notices, lines: this.lineUpdates });
   }
 
   // ── RPC from the Worker's REST routes ────────────────────────────────────────────────────
 
   /**
-   * Creates the call and rings its callees, within the caller's limit of calls started. The
-   * limit is asked for before anything is written, so that its answer and the first write's
-   * durability are awaited together; only a call within the limit is carried out (rung).
+   * Creates the call and rings its callees, within the caller's limit of calls started, admitted
+   * the way the Worker chose ({@link Admission}). The limit is asked for before anything is
+   * written, so that its answer and the first write's durability are awaited together.
    */
-  async create(input: { callId: string; caller: string; callees: string[]; media: Media; metadata?: Metadata }): Promise<RoomResult<CallView>> {
+  async create(
+    input: { callId: string; caller: string; callees: string[]; media: Media; metadata?: Metadata },
+    admission: Admission = "ask-first",
+  ): Promise<RoomResult<CallView>> {
     if (this.load()) return { ok: false, code: "conflict", message: "call already exists" };
     const { call, effects } = createCall(input, Date.now(), callsConfig(this.env));
     // Every push the call may cause must fit its provider: refused now, never dropped later.
     const tooLarge = this.ports.notifier.refusal(possibleNotices(call));
     if (tooLarge) return { ok: false, code: "invalid_request", message: `the call's metadata and ids are too large for push: ${tooLarge}` };
-    const admission = checkRateLimit(this.env, "calls", input.caller);
-    this.installTables();
+    const limit = checkRateLimit(this.env, "calls", input.caller);
     const armed = this.persist(call, effects);
-    const refusal = await admission;
+    if (admission === "ring-first") return this.ringFirst(call, effects, armed, limit);
+    const refusal = await limit;
     if (refusal) {
       // Nobody has heard of the call: it goes as if it had never been.
       this.call = undefined;
       await armed;
       await this.ctx.storage.deleteAll();
-      return { ok: false, code: "rate_limited", message: refusal.message, ...(refusal.headers ? { headers: refusal.headers } : {}) };
+      return rateLimited(refusal);
     }
     await this.carryOut(undefined, call, effects, armed);
     return { ok: true, value: publicView(call) };
@@ -245,6 +251,7 @@ export class CallRoom extends SocketObject {
   }
 
   override async alarm(): Promise<void> {
+    this.alarmAt = undefined;
     if (!this.load()) return;
     // Notices and line updates refused (or interrupted by a restart) go first, in their order.
     await Promise.all([this.flushNotices(), this.flushLines()]);
@@ -258,11 +265,6 @@ export class CallRoom extends SocketObject {
   }
 
   // ── The call's state and what follows from it ────────────────────────────────────────────
-
-  private installTables(): void {
-    this.notices.install();
-    this.lineUpdates.install();
-  }
 
   /** The call from storage (and into the cache). REST calls and alarms always read storage. */
   private load(): Call | undefined {
@@ -298,13 +300,13 @@ export class CallRoom extends SocketObject {
 
   /**
    * Carries out a persisted decision (`before` is the call as it was): the lines hear of it first,
-   * then the notifier, in the background (whoever caused it is answered without waiting for them;
+   * then (once `admitted` says so) the notifier, in the background (whoever caused it is answered without waiting for them;
    * the outboxes keep what they have not taken, and the alarm retries it); the operator's
    * counters are told; then the alarm's write is awaited and the sockets in the room are told.
    */
-  private async carryOut(before: Call | undefined, call: Call, effects: Effect[], armed: Promise<void>): Promise<void> {
+  private async carryOut(before: Call | undefined, call: Call, effects: Effect[], armed: Promise<void>, admitted = ADMITTED): Promise<void> {
     const lines = effects.length > 0 ? this.flushLines() : Promise.resolve();
-    if (noticesOf(effects).length > 0) void lines.then(() => this.flushNotices());
+    if (noticesOf(effects).length > 0) void Promise.all([lines, admitted]).then(([, go]) => (go ? this.flushNotices() : undefined));
     recordCallChange(this.env, before, call);
     await armed;
     if (call.state === "ended") this.pending.clear();
@@ -325,6 +327,28 @@ export class CallRoom extends SocketObject {
     }
   }
 
+  /**
+   * A new call rung while the limiter is asked: its lines hear of it now, its devices once the
+   * limiter has let it through. Refused, a call still ringing is withdrawn: it ends `cancelled`,
+   * its lines and sockets hear so, and its pushes are dropped unsent (no device heard of it, so
+   * none needs telling it ended). A call someone answered meanwhile stands.
+   */
+  private async ringFirst(call: Call, effects: Effect[], armed: Promise<void>, limit: Promise<ApiError | undefined>): Promise<RoomResult<CallView>> {
+    await this.carryOut(undefined, call, effects, armed, limit.then((refusal) => !refusal));
+    const refusal = await limit;
+    const current = this.load() ?? call;
+    if (!refusal) return { ok: true, value: publicView(current) };
+    if (current.state !== "ringing") {
+      void this.flushNotices();
+      return { ok: true, value: publicView(current) };
+    }
+    const outcome = transition(current, { type: "end", userId: current.caller }, Date.now(), callsConfig(this.env));
+    if (!outcome.ok) throw new Error(`a ringing call could not be withdrawn: ${outcome.message}`);
+    this.notices.clear();
+    await this.commit(outcome.call, outcome.effects.filter((effect) => effect.type !== "notify"));
+    return rateLimited(refusal);
+  }
+
   /** The call ended longer ago than the retention period: everything goes. */
   private async purge(): Promise<void> {
     for (const ws of this.openSockets()) this.closeSocket(ws, CLOSE.normal, "call ended", "call-ended");
@@ -335,30 +359,44 @@ export class CallRoom extends SocketObject {
     await this.ctx.storage.deleteAll();
   }
 
-  /** The next alarm: the call's own deadline, or sooner when an outbox has something waiting. */
+  /** Sets the alarm for {@link alarmTime}. */
   private async armAlarm(call: Call): Promise<void> {
+    const at = this.alarmTime(call);
+    this.alarmAt = at;
+    if (at === undefined) await this.ctx.storage.deleteAlarm();
+    else await this.ctx.storage.setAlarm(at);
+  }
+
+  /** The next alarm: the call's own deadline, or sooner when an outbox has something waiting. */
+  private alarmTime(call: Call): number | undefined {
     const times = [nextAlarm(call, callsConfig(this.env)), this.notices.nextDue(), this.lineUpdates.nextDue()].filter((at): at is number => at !== undefined);
-    if (times.length === 0) await this.ctx.storage.deleteAlarm();
-    else await this.ctx.storage.setAlarm(Math.min(...times));
+    return times.length > 0 ? Math.min(...times) : undefined;
+  }
+
+  /**
+   * After a flush, moves the alarm if what waits changed it: an entry refused, to its retry; an
+   * outbox emptied, to the call's own deadline, so that the room does not wake at the end of every
+   * entry's grace for nothing (one alarm write instead of an alarm run, for every call).
+   */
+  private async rearm(): Promise<void> {
+    if (this.call && this.alarmTime(this.call) !== this.alarmAt) await this.armAlarm(this.call);
   }
 
   private flushNotices(): Promise<void> {
-    return this.notices.flush((notices) => this.ports.notifier.notify(notices), () => this.rearm(), { callId: this.call?.callId });
+    return this.notices.flush((notices) => this.ports.notifier.notify(notices), () => this.rearm(), { callId: this.call?.callId }).then(() => this.rearm());
   }
 
   private flushLines(): Promise<void> {
-    return this.lineUpdates.flush(
-      async (call) => {
-        await Promise.all(call.callees.map((userId) => this.ports.lines.record(userId, call)));
-        await this.ports.lines.record(call.caller, call);
-      },
-      () => this.rearm(),
-      { callId: this.call?.callId },
-    );
-  }
-
-  private async rearm(): Promise<void> {
-    if (this.call) await this.armAlarm(this.call);
+    return this.lineUpdates
+      .flush(
+        async (call) => {
+          await Promise.all(call.callees.map((userId) => this.ports.lines.record(userId, call)));
+          await this.ports.lines.record(call.caller, call);
+        },
+        () => this.rearm(),
+        { callId: this.call?.callId },
+      )
+      .then(() => this.rearm());
   }
 
   // ── The room's sockets ───────────────────────────────────────────────────────────────────
@@ -406,6 +444,15 @@ export class CallRoom extends SocketObject {
     return attachment;
   }
 }
+
+const ADMITTED = Promise.resolve(true);
+
+const rateLimited = (refusal: ApiError): RoomResult<never> => ({
+  ok: false,
+  code: "rate_limited",
+  message: refusal.message,
+  ...(refusal.headers ? { headers: refusal.headers } : {}),
+});
 
 const participantOf = ({ userId, connectionId }: Participant): Participant => ({ userId, connectionId });
 const send = (ws: WebSocket, frame: ServerFrame) => ws.send(JSON.stringify(frame));

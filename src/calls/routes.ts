@@ -3,8 +3,10 @@ import type { Context } from "hono";
 import { ApiError } from "../platform/errors";
 import { bearerSecurity, errorContent, jsonContent, newRouter, type AppEnv } from "../platform/http";
 import { randomId } from "../platform/ids";
+import { RATE_LIMITS } from "../platform/request-limits";
 import { turnConfig } from "../turn/config";
 import { iceFor } from "../turn/ice";
+import { CallStarts } from "./admission";
 import { callsConfig } from "./config";
 import { IncomingCallSchema } from "./line-protocol";
 import type { CallAction, RoomResult } from "./room";
@@ -21,6 +23,9 @@ const failures = {
   404: errorContent("No such call"),
 };
 const tags = ["Calls"];
+
+/** This isolate's view of who started calls lately: whether each new one may ring before the limiter answers. */
+const callStarts = new CallStarts(RATE_LIMITS.calls.limit, RATE_LIMITS.calls.period * 1000);
 
 /** Call ids: 128 random bits, base64url. Anything else cannot be a call. */
 const CALL_ID = /^[A-Za-z0-9_-]{22}$/;
@@ -90,7 +95,9 @@ export const callRoutes = newRouter()
       const { ringTimeoutMs } = callsConfig(c.env);
       turnConfig(c.env);
       const callId = randomId(16);
-      const [call, ice] = await Promise.all([room(c, callId).create({ callId, caller, callees, media, ...(metadata ? { metadata } : {}) }), iceFor(c)]);
+      const admission = callStarts.admit(caller, Date.now());
+      const [call, ice] = await Promise.all([room(c, callId).create({ callId, caller, callees, media, ...(metadata ? { metadata } : {}) }, admission), iceFor(c)]);
+      if (!call.ok && call.code === "rate_limited") callStarts.refused(caller, Date.now());
       const created = unwrap(call);
       return c.json(
         {

@@ -180,19 +180,21 @@ describe("call REST lifecycle", () => {
       keys: [...state.storage.kv.list()],
     }));
     expect(contents).toEqual({ tables: [], keys: [] });
-    // The same query sees a real call's tables: its outboxes from the start (the first write stays
-    // small), the frame tables once a frame is kept for someone who has not connected.
+    // The same query sees a real call's tables: none at first (the call and its outboxes are keys,
+    // so creating it writes no schema), the frame tables once a frame is kept for someone who has
+    // not connected.
     const alice = user("alice");
     const { callId: realCall, stub } = await createdCall(alice, [user("bob")]);
     const tableNames = async () =>
       (await runInDurableObject(stub, (_room, state) => state.storage.sql.exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_%' ESCAPE '\\' AND name NOT LIKE 'sqlite%'").toArray()))
         .map((table) => table.name)
         .sort();
-    expect(await tableNames()).toEqual(["line_outbox", "outbox"]);
+    expect(await tableNames()).toEqual([]);
+    expect(await runInDurableObject(stub, (_room, state) => state.storage.kv.get("call"))).toMatchObject({ callId: realCall, state: "ringing" });
     const caller = await connect(realCall, alice);
     await caller.next("welcome");
     caller.send({ type: "offer", sdp: SDP });
-    await vi.waitFor(async () => expect(await tableNames()).toEqual(["held", "line_outbox", "outbox", "pending"]));
+    await vi.waitFor(async () => expect(await tableNames()).toEqual(["held", "pending"]));
     caller.close();
   });
 });
@@ -284,6 +286,51 @@ describe("notifications decided", () => {
     expect(await runInDurableObject(stub, (room: CallRoom) => room.recorder.attempts)).toBe(4);
     expect(errors.mock.calls.map((call) => JSON.parse(String(call[0])).event)).toEqual(["notify_failed", "notify_failed"]);
     errors.mockRestore();
+  });
+
+  it("delivers what a room of the previous version left in its outbox table, once restarted", async () => {
+    const [alice, bob] = [user("alice"), user("bob")];
+    const callId = newCallId();
+    const stub = stubOf(callId);
+    await runInDurableObject(stub, (room: CallRoom) => room.recorder.failNext(1));
+    const errors = vi.spyOn(console, "error").mockImplementation(() => {});
+    expect((await stub.create({ callId, caller: alice, callees: [bob], media: "audio" })).ok).toBe(true);
+    await vi.waitFor(async () => expect(await runInDurableObject(stub, (room: CallRoom) => room.recorder.attempts)).toBe(1));
+    // Make it a room of the previous version: the refused notice in its SQL table, not in a key.
+    await runInDurableObject(stub, (_room, state) => {
+      const entries = [...state.storage.kv.list<{ payload: unknown; attempts: number; due: number }>({ prefix: "outbox/notices/" })];
+      expect(entries).toHaveLength(1);
+      state.storage.sql.exec("CREATE TABLE outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, notices TEXT NOT NULL, attempts INTEGER NOT NULL, due INTEGER NOT NULL)");
+      for (const [key, entry] of entries) {
+        state.storage.sql.exec("INSERT INTO outbox (notices, attempts, due) VALUES (?, ?, ?)", JSON.stringify(entry.payload), entry.attempts, entry.due);
+        state.storage.kv.delete(key);
+      }
+    });
+    await evictDurableObject(stub);
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    expect((await noticesOf(stub)).map(({ kind, recipients }) => ({ kind, recipients }))).toEqual([{ kind: "incoming-call", recipients: [bob] }]);
+    const left = await runInDurableObject(stub, (_room, state) => ({
+      tables: state.storage.sql.exec("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'outbox'").toArray(),
+      entries: [...state.storage.kv.list({ prefix: "outbox/" })],
+    }));
+    expect(left).toEqual({ tables: [], entries: [] });
+    errors.mockRestore();
+  });
+
+  it("moves the alarm to the ring deadline once its outboxes are empty: it does not wake at the end of their grace", async () => {
+    const [alice, bob] = [user("alice"), user("bob")];
+    const { stub } = await createdCall(alice, [bob]);
+    const state = () =>
+      runInDurableObject(stub, async (_room, storage) => ({
+        alarm: await storage.storage.getAlarm(),
+        ringDeadline: storage.storage.kv.get<{ ringDeadline: number }>("call")!.ringDeadline,
+        waiting: [...storage.storage.kv.list({ prefix: "outbox/" })].length,
+      }));
+    await vi.waitFor(async () => {
+      const { alarm, ringDeadline, waiting } = await state();
+      expect(waiting).toBe(0);
+      expect(alarm).toBe(ringDeadline);
+    });
   });
 
   it("an ended call's room is purged after the retention period", async () => {

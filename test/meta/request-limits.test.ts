@@ -6,10 +6,13 @@
  * two of them.
  */
 import { env, exports } from "cloudflare:workers";
+import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { MAX_DEVICES_PER_USER, listDevices, registerDevice } from "../../src/devices/store";
 import { consumeRateLimit, ipKey, RATE_LIMITS } from "../../src/platform/request-limits";
 import { api, user } from "../support/calls";
+import { SignalClient } from "../support/signal-client";
+import type { CallRoom } from "../support/worker";
 import { authHeader } from "../support/tokens";
 
 const errorOf = async (response: Response) => ((await response.json()) as { error: { code: string; message: string } }).error;
@@ -37,19 +40,72 @@ async function expectRateLimited(response: Response, period: number): Promise<vo
 
 const TIMEOUT = 90_000;
 
+/** `userId`'s line (`GET /v1/me/ws`), welcomed. */
+async function openLine(userId: string): Promise<SignalClient> {
+  const response = await exports.default.fetch("http://edge.test/v1/me/ws", { headers: { upgrade: "websocket", ...(await authHeader(userId)) } });
+  if (!response.webSocket) throw new Error(`line upgrade → ${response.status}`);
+  response.webSocket.accept();
+  const client = new SignalClient(response.webSocket);
+  await client.next("welcome");
+  return client;
+}
+
+/** What `client` has received, once nothing more came for 300 ms (at most 5 s in all). */
+async function framesUntilQuiet(client: SignalClient): Promise<{ type: string }[]> {
+  const deadline = Date.now() + 5_000;
+  let seen = -1;
+  while (client.frames.length !== seen && Date.now() < deadline) {
+    seen = client.frames.length;
+    await new Promise((resolve) => setTimeout(resolve, 300));
+  }
+  return client.frames.splice(0) as { type: string }[];
+}
+
 describe("per-user limits", () => {
   it(
     "POST /v1/calls: the 11th call in a minute is 429 rate_limited with retry-after; other users are unaffected",
     async () => {
       const { limit, period } = RATE_LIMITS.calls;
       await windowWithRoom(period);
-      const [caller, other] = [user("spammer"), user("other")];
-      const responses = await runInto(limit, () => api(caller, "POST", "/v1/calls", { callees: [user("victim")], media: "audio" }));
+      const [caller, other, victim] = [user("spammer"), user("other"), user("victim")];
+      const victimLine = await openLine(victim);
+      const responses = await runInto(limit, () => api(caller, "POST", "/v1/calls", { callees: [victim], media: "audio" }));
       expect(responses.slice(0, limit).map((response) => response.status)).toEqual(Array(limit).fill(201));
       await expectRateLimited(responses[limit]!, period);
+      // This isolate saw all ten: the eleventh was asked first, so the victim heard of ten calls.
+      const heard = await framesUntilQuiet(victimLine);
+      expect(heard.filter((frame) => frame.type === "incoming-call")).toHaveLength(limit);
+      expect(heard.filter((frame) => frame.type === "call-update")).toEqual([]);
+      victimLine.close();
       expect((await api(other, "POST", "/v1/calls", { callees: [caller], media: "audio" })).status).toBe(201);
       // Reading and answering calls is not limited by it.
       expect((await api(caller, "GET", "/v1/devices")).status).toBe(200);
+    },
+    TIMEOUT,
+  );
+
+  it(
+    "POST /v1/calls: a call rung while the limiter is asked and then refused is withdrawn: its callee's line hears it end, no device is told, and the caller's next call rings nobody",
+    async () => {
+      const { limit, period } = RATE_LIMITS.calls;
+      await windowWithRoom(period);
+      const [caller, callee] = [user("elsewhere"), user("callee")];
+      // The caller started their calls through other isolates (other machines, other locations): this one has not seen them.
+      for (let n = 0; n < limit; n++) await env.CALLS_RATE_LIMIT.limit({ key: caller });
+      const line = await openLine(callee);
+      await expectRateLimited(await api(caller, "POST", "/v1/calls", { callees: [callee], media: "audio" }), period);
+      const { callId } = (await line.next("incoming-call")).call as { callId: string };
+      expect(await line.next("call-update")).toEqual({ type: "call-update", call: { callId, state: "ended", endReason: "cancelled" } });
+      // The incoming-call push was held for the limiter's answer, then dropped unsent.
+      const room = env.CALL_ROOM.get(env.CALL_ROOM.idFromName(callId));
+      expect(
+        await runInDurableObject(room, (instance: CallRoom, state) => ({ notices: instance.recorder.notices, outbox: [...state.storage.kv.list({ prefix: "outbox/notices/" })] })),
+      ).toEqual({ notices: [], outbox: [] });
+      expect(await (await api(callee, "GET", `/v1/calls/${callId}`)).json()).toMatchObject({ state: "ended", endReason: "cancelled" });
+      // Refused here once, the caller's next call is asked first: refused before anyone hears of it.
+      await expectRateLimited(await api(caller, "POST", "/v1/calls", { callees: [callee], media: "audio" }), period);
+      expect(await framesUntilQuiet(line)).toEqual([]);
+      line.close();
     },
     TIMEOUT,
   );
