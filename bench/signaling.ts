@@ -6,7 +6,7 @@
 //    /v1/me/ws, open beforehand) has incoming-call, alternating with a bare Worker doing the
 //    least the same job needs (bench/signaling/worker.ts), both medians and their ratio;
 // 3. scale: 1,000 sockets in 500 calls, every frame delivered, workerd memory before and after.
-//   npm run bench:signaling [-- --seconds 5 --calls 500 --frames 10 --setups 100 --only relay,setup,ring,scale --call-limiter miniflare|memory]
+//   npm run bench:signaling [-- --seconds 5 --calls 500 --frames 10 --setups 300 --only relay,setup,ring,scale --call-limiter miniflare|memory]
 import { readFileSync, readdirSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { SignalClient } from "../test/support/signal-client.ts";
@@ -18,7 +18,7 @@ const { values } = parseArgs({
     seconds: { type: "string", default: "5" },
     calls: { type: "string", default: "500" },
     frames: { type: "string", default: "10" },
-    setups: { type: "string", default: "100" },
+    setups: { type: "string", default: "300" },
     // Comma-separated subset of relay, setup, ring, scale (default: all).
     only: { type: "string", default: "relay,setup,ring,scale" },
     // "memory": count the caller's call limit in the room's memory, not in Miniflare's simulated
@@ -156,16 +156,15 @@ try {
       roomRates.push(room);
       echoRates.push(echo);
       ratios.push(room / echo);
-  }
-  const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
-  for (const client of [alice, bob, echoA, echoB]) client.close();
-  console.log(`round trips (2 relayed frames each), ${rounds} alternating rounds of ${roundMs} ms per relay, medians`);
-  console.log(`  bare echo relay DO      ${median(echoRates).toFixed(0).padStart(6)} round trips/s`);
-  console.log(`  CallRoom                ${median(roomRates).toFixed(0).padStart(6)} round trips/s`);
-  console.log(
-    `  ratio CallRoom / echo   ${median(ratios).toFixed(2)} (target ≥ 0.9; rounds ${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)})`,
-  );
-
+    }
+    const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+    for (const client of [alice, bob, echoA, echoB]) client.close();
+    console.log(`round trips (2 relayed frames each), ${rounds} alternating rounds of ${roundMs} ms per relay, medians`);
+    console.log(`  bare echo relay DO      ${median(echoRates).toFixed(0).padStart(6)} round trips/s`);
+    console.log(`  CallRoom                ${median(roomRates).toFixed(0).padStart(6)} round trips/s`);
+    console.log(
+      `  ratio CallRoom / echo   ${median(ratios).toFixed(2)} (target ≥ 0.9; rounds ${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)})`,
+    );
   }
 
   // 2. POST /v1/calls → the callee's socket has the caller's offer.
@@ -184,31 +183,32 @@ try {
       phases.post.push(t1 - t0);
       phases.join.push(t2 - t1);
       phases.offer.push(t3 - t2);
+      // Hung up, so that no call of this section rings out (45 s later) while the next ones run.
+      caller.send({ type: "hangup" });
+      while ((await caller.next(undefined, 5000)).type !== "state");
       caller.close();
       callee.close();
-  }
-  for (const values of Object.values(phases)) values.sort((a, b) => a - b);
-  // What wrangler dev costs before the service does anything: a request to /healthz (no auth, no
-  // I/O) and a socket opened on the bare echo relay, each through the same local proxy.
-  const floor = { request: [] as number[], socket: [] as number[] };
-  for (let i = 0; i < Math.min(setups, 50); i++) {
-    let t = performance.now();
-    // A client address of its own each time: /healthz counts against a per-IP limit (60 a minute).
-    await (await fetch(`${worker.url}/healthz`, { headers: { "cf-connecting-ip": `10.9.0.${i}` }, signal: AbortSignal.timeout(5000) })).text();
-    floor.request.push(performance.now() - t);
-    t = performance.now();
-    (await open(`${wsUrl}/bench/echo/floor-${i}`)).close();
-    floor.socket.push(performance.now() - t);
-  }
-  for (const values of Object.values(floor)) values.sort((a, b) => a - b);
-  const p = (values: number[]) => `p50 ${percentile(values, 50).toFixed(1)} ms   p99 ${percentile(values, 99).toFixed(1)} ms`;
-  console.log(`POST /v1/calls → callee receives the offer (${setups} calls, sequential)`);
-  console.log(`  ${p(phases.total)}   (target p50 ≤ 20 ms)`);
-  console.log(`    POST /v1/calls               ${p(phases.post)}`);
-  console.log(`    both sockets open            ${p(phases.join)}`);
-  console.log(`    offer sent → callee has it   ${p(phases.offer)}`);
-  console.log(`  wrangler dev's own floor: GET /healthz ${p(floor.request)}; open a socket on the echo relay ${p(floor.socket)}`);
-
+    }
+    for (const values of Object.values(phases)) values.sort((a, b) => a - b);
+    // What wrangler dev costs before the service does anything: a request to /healthz (no auth, no
+    // I/O) and a socket opened on the bare echo relay, each through the same local proxy.
+    const floor = { request: [] as number[], socket: [] as number[] };
+    for (let i = 0; i < Math.min(setups, 50); i++) {
+      let t = performance.now();
+      // A client address of its own each time: /healthz counts against a per-IP limit (60 a minute).
+      await (await fetch(`${worker.url}/healthz`, { headers: { "cf-connecting-ip": `10.9.0.${i}` }, signal: AbortSignal.timeout(5000) })).text();
+      floor.request.push(performance.now() - t);
+      t = performance.now();
+      (await open(`${wsUrl}/bench/echo/floor-${i}`)).close();
+      floor.socket.push(performance.now() - t);
+    }
+    for (const values of Object.values(floor)) values.sort((a, b) => a - b);
+    console.log(`POST /v1/calls → callee receives the offer (${setups} calls, sequential)`);
+    console.log(`  ${p(phases.total)}   (target p50 ≤ 20 ms)`);
+    console.log(`    POST /v1/calls               ${p(phases.post)}`);
+    console.log(`    both sockets open            ${p(phases.join)}`);
+    console.log(`    offer sent → callee has it   ${p(phases.offer)}`);
+    console.log(`  wrangler dev's own floor: GET /healthz ${p(floor.request)}; open a socket on the echo relay ${p(floor.socket)}`);
   }
 
   // 2b. Call set-up against its floor, alternating one call each: from sending the request until
@@ -217,7 +217,7 @@ try {
   // users; the caller's is open too). The floor (bench/signaling/worker.ts): a new object stores
   // one row and tells a second object holding the callee's socket, which sends one frame.
   if (sections.has("ring")) {
-    const ringing = { service: [] as number[], floor: [] as number[], post: [] as number[] };
+    const ringing = { service: [] as number[], floor: [] as number[], post: [] as number[], floorPost: [] as number[] };
     const ratioOfMedians = (a: number[], b: number[]) => percentile([...a].sort((x, y) => x - y), 50) / percentile([...b].sort((x, y) => x - y), 50);
     for (let i = 0; i < setups; i++) {
       const [caller, callee] = [`l-alice-${i}`, `l-bob-${i}`];
@@ -225,31 +225,43 @@ try {
       const line = await open(`${wsUrl}/v1/me/ws`, ["signal.v1", `bearer.${await token(callee)}`]);
       const floorLine = await open(`${wsUrl}/bench/floor/line/${callee}`);
       await Promise.all([callerLine.next("welcome", 5000), line.next("welcome", 5000)]);
+      let callId = "";
       const service = async () => {
         const t0 = performance.now();
-        const posted = placeCall(caller, callee).then(() => ringing.post.push(performance.now() - t0));
+        const posted = placeCall(caller, callee).then((call) => (ringing.post.push(performance.now() - t0), (callId = call.callId)));
         while ((await line.next(undefined, 5000)).type !== "incoming-call");
         ringing.service.push(performance.now() - t0);
         await posted;
       };
       const floor = async () => {
         const t0 = performance.now();
-        const posted = fetch(`${worker.url}/bench/floor/call`, { method: "POST", body: JSON.stringify({ callee }), signal: AbortSignal.timeout(10_000) });
+        const posted = fetch(`${worker.url}/bench/floor/call`, { method: "POST", body: JSON.stringify({ callee }), signal: AbortSignal.timeout(10_000) })
+          .then((response) => response.text())
+          .then(() => ringing.floorPost.push(performance.now() - t0));
         await floorLine.next("incoming-call", 5000);
         ringing.floor.push(performance.now() - t0);
-        await (await posted).text();
+        await posted;
       };
       // Alternate which goes first, so neither always meets a warmer machine.
       if (i % 2 === 0) (await service(), await floor());
       else (await floor(), await service());
+      // Cancelled, so that no call rings out (45 s later) while later ones are measured.
+      await (await fetch(`${worker.url}/v1/calls/${callId}/end`, { method: "POST", headers: { authorization: `Bearer ${await token(caller)}` }, signal: AbortSignal.timeout(10_000) })).text();
       for (const client of [line, callerLine, floorLine]) client.close();
-  }
-  for (const values of Object.values(ringing)) values.sort((a, b) => a - b);
-  console.log(`call set-up: request sent → the callee's open socket has the call (${setups} calls each, alternating; call limit counted by ${values["call-limiter"] === "memory" ? "the room, in memory" : "Miniflare's simulated Rate Limiting binding"})`);
-  console.log(`  floor (new object, one row, one object-to-object call, one send)  ${p(ringing.floor)}`);
-  console.log(`  POST /v1/calls → callee's line has incoming-call                  ${p(ringing.service)}`);
-  console.log(`  ratio of medians ${ratioOfMedians(ringing.service, ringing.floor).toFixed(2)} (target ≤ 1.3); the POST's own response ${p(ringing.post)}`);
-
+    }
+    const order = { service: [...ringing.service], floor: [...ringing.floor] };
+    for (const values of Object.values(ringing)) values.sort((a, b) => a - b);
+    const limiter = values["call-limiter"] === "memory" ? "the room, in memory" : "Miniflare's simulated Rate Limiting binding";
+    console.log(`call set-up: request sent → the callee's open socket has the call (${setups} calls each, alternating; call limit counted by ${limiter})`);
+    console.log(`  floor (new object, one row, one object-to-object call, one send)  ${p(ringing.floor)}`);
+    console.log(`  POST /v1/calls → callee's line has incoming-call                  ${p(ringing.service)}`);
+    // The same ratio in 10 rounds of consecutive calls: how much the machine moved it during the run.
+    const rounds = Array.from({ length: 10 }, (_, round) => {
+      const [from, to] = [Math.floor((round * setups) / 10), Math.floor(((round + 1) * setups) / 10)];
+      return ratioOfMedians(order.service.slice(from, to), order.floor.slice(from, to));
+    }).filter(Number.isFinite);
+    console.log(`  ratio of medians ${ratioOfMedians(ringing.service, ringing.floor).toFixed(2)} (target ≤ 1.3; rounds of ${Math.round(setups / 10)} calls ${Math.min(...rounds).toFixed(2)}–${Math.max(...rounds).toFixed(2)})`);
+    console.log(`  the responses: the floor's ${p(ringing.floorPost)}; POST /v1/calls (with the ICE servers) ${p(ringing.post)}`);
   }
 
   // 3. Scale: 2 sockets per call, each sends `framesPerSocket` frames to the other; then the same
