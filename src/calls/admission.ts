@@ -13,7 +13,7 @@
 export type Admission = "ring-first" | "ask-first";
 
 interface CallerRecord {
-  /** When this isolate asked the limiter for this caller, oldest first, within the last period. */
+  /** When this isolate asked the limiter for this caller, oldest first: the newest `limit`, within the last period. */
   starts: number[];
   /** When the limiter last refused this caller here. */
   refusedAt?: number;
@@ -45,6 +45,8 @@ export class CallStarts {
     const refusedRecently = record.refusedAt !== undefined && now - record.refusedAt < this.periodMs;
     const admission: Admission = refusedRecently || record.starts.length >= this.limit ? "ask-first" : "ring-first";
     record.starts.push(now);
+    // Only the newest `limit` starts decide (while they are in the period, so are at least `limit`).
+    if (record.starts.length > this.limit) record.starts.shift();
     return admission;
   }
 

@@ -300,9 +300,10 @@ export class CallRoom extends SocketObject {
 
   /**
    * Carries out a persisted decision (`before` is the call as it was): the lines hear of it first,
-   * then (once `admitted` says so) the notifier, in the background (whoever caused it is answered without waiting for them;
-   * the outboxes keep what they have not taken, and the alarm retries it); the operator's
-   * counters are told; then the alarm's write is awaited and the sockets in the room are told.
+   * then, once `admitted` says so, the notifier, in the background (whoever caused it is answered
+   * without waiting for them; the outboxes keep what they have not taken, and the alarm retries
+   * it); the operator's counters are told; then the alarm's write is awaited and the sockets in
+   * the room are told.
    */
   private async carryOut(before: Call | undefined, call: Call, effects: Effect[], armed: Promise<void>, admitted = ADMITTED): Promise<void> {
     const lines = effects.length > 0 ? this.flushLines() : Promise.resolve();

@@ -23,6 +23,15 @@ describe("CallStarts", () => {
     expect(starts.admit("bob", 3_000)).toBe("ring-first");
   });
 
+  it("keeps only the newest `limit` starts of a caller, however often they call, and decides the same", () => {
+    const starts = new CallStarts(3, MINUTE);
+    for (let at = 0; at < 1_000; at++) starts.admit("mallory", at);
+    const kept = (starts as unknown as { callers: Map<string, { starts: number[] }> }).callers.get("mallory")!.starts;
+    expect(kept).toEqual([997, 998, 999]);
+    expect(starts.admit("mallory", MINUTE + 996)).toBe("ask-first");
+    expect(starts.admit("mallory", MINUTE + 1_000)).toBe("ring-first");
+  });
+
   it("asks first for a period after a refusal, however few calls this isolate saw", () => {
     const starts = new CallStarts(10, MINUTE);
     expect(starts.admit("carol", 0)).toBe("ring-first");
