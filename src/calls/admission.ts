@@ -17,18 +17,21 @@ interface CallerRecord {
   starts: number[];
   /** When the limiter last refused this caller here. */
   refusedAt?: number;
+  /** A call of theirs rung first is waiting for the limiter: the next ones are asked first. */
+  ringing?: boolean;
 }
 
 /**
  * What this isolate has seen of each caller's calls, to choose each new call's {@link Admission}.
  * A caller is rung first only while this isolate has asked for fewer than `limit` of their calls
- * in the last period and has not seen them refused in it. The binding's window is fixed and at
- * most a period long, so when all of a caller's calls come through one isolate, a call rung first
- * is never refused. Calls through other isolates (other machines, other locations) are not seen
- * here: then a caller already at the limit may have one call rung first and withdrawn per isolate
- * and period, on open lines only, before this isolate learns of the refusal. Memory is bounded:
- * past `maxCallers` the least recently seen caller is forgotten, and is then treated as a caller
- * never seen.
+ * in the last period, has not seen them refused in it, and has no other call of theirs rung first
+ * still waiting for the limiter. When all of a caller's calls come through one isolate, the
+ * binding counts no more than this isolate saw, so a call rung first is not refused. Calls
+ * through other isolates (other machines, other locations) are not seen here: then a caller
+ * already at the limit may have one call rung first and withdrawn per isolate and period, on open
+ * lines only and never pushed, before this isolate learns of the refusal. Memory is bounded: past
+ * `maxCallers` the least recently seen caller is forgotten, and is then treated as a caller never
+ * seen.
  */
 export class CallStarts {
   private readonly callers = new Map<string, CallerRecord>();
@@ -39,20 +42,26 @@ export class CallStarts {
     private readonly maxCallers = 10_000,
   ) {}
 
-  /** Counts one call by `caller` at `now` and says how to admit it. */
+  /** Counts one call by `caller` at `now` and says how to admit it; tell {@link answered} how it went. */
   admit(caller: string, now: number): Admission {
     const record = this.touch(caller, now);
     const refusedRecently = record.refusedAt !== undefined && now - record.refusedAt < this.periodMs;
-    const admission: Admission = refusedRecently || record.starts.length >= this.limit ? "ask-first" : "ring-first";
+    const admission: Admission = refusedRecently || record.ringing || record.starts.length >= this.limit ? "ask-first" : "ring-first";
+    if (admission === "ring-first") record.ringing = true;
     record.starts.push(now);
     // Only the newest `limit` starts decide (while they are in the period, so are at least `limit`).
     if (record.starts.length > this.limit) record.starts.shift();
     return admission;
   }
 
-  /** The limiter refused a call by `caller` at `now`: their next calls here are asked first for a period. */
-  refused(caller: string, now: number): void {
-    this.touch(caller, now).refusedAt = now;
+  /**
+   * A call `caller` started with `admission` was answered (or failed) at `now`; `refused` when the
+   * limiter refused it, so that their next calls here are asked first for a period.
+   */
+  answered(caller: string, admission: Admission, refused: boolean, now: number): void {
+    const record = this.touch(caller, now);
+    if (admission === "ring-first") record.ringing = false;
+    if (refused) record.refusedAt = now;
   }
 
   /** The caller's record, its old starts dropped, moved to the most recently seen end. */

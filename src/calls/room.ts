@@ -73,6 +73,8 @@ export class CallRoom extends SocketObject {
   private call: Call | undefined;
   /** When this instance last set the alarm for (unknown after a restart, and once it has run). */
   private alarmAt: number | undefined;
+  /** The limiter's answer for a call rung first, while it is awaited ({@link ringFirst}). */
+  private admitting: Promise<unknown> | undefined;
 
   constructor(
     ctx: DurableObjectState,
@@ -106,6 +108,8 @@ export class CallRoom extends SocketObject {
     const tooLarge = this.ports.notifier.refusal(possibleNotices(call));
     if (tooLarge) return { ok: false, code: "invalid_request", message: `the call's metadata and ids are too large for push: ${tooLarge}` };
     const limit = checkRateLimit(this.env, "calls", input.caller);
+    // Stored with the call: until the limiter has answered, no device hears of it (see flushNotices).
+    if (admission === "ring-first") this.ctx.storage.kv.put(UNADMITTED, true);
     const armed = this.persist(call, effects);
     if (admission === "ring-first") return this.ringFirst(call, effects, armed, limit);
     const refusal = await limit;
@@ -253,6 +257,9 @@ export class CallRoom extends SocketObject {
   override async alarm(): Promise<void> {
     this.alarmAt = undefined;
     if (!this.load()) return;
+    // A call rung first whose create died with an earlier instance of the room, before the limiter
+    // answered: its caller never had an answer, so it is withdrawn as if refused.
+    if (this.ctx.storage.kv.get(UNADMITTED) && !this.admitting) await this.admit(new ApiError("rate_limited", "the call's admission was interrupted"));
     // Notices and line updates refused (or interrupted by a restart) go first, in their order.
     await Promise.all([this.flushNotices(), this.flushLines()]);
     // Read again: while the flushes were out on the network, an accept or a hang-up may have
@@ -300,14 +307,13 @@ export class CallRoom extends SocketObject {
 
   /**
    * Carries out a persisted decision (`before` is the call as it was): the lines hear of it first,
-   * then, once `admitted` says so, the notifier, in the background (whoever caused it is answered
-   * without waiting for them; the outboxes keep what they have not taken, and the alarm retries
-   * it); the operator's counters are told; then the alarm's write is awaited and the sockets in
-   * the room are told.
+   * then the notifier, in the background (whoever caused it is answered without waiting for them;
+   * the outboxes keep what they have not taken, and the alarm retries it); the operator's
+   * counters are told; then the alarm's write is awaited and the sockets in the room are told.
    */
-  private async carryOut(before: Call | undefined, call: Call, effects: Effect[], armed: Promise<void>, admitted = ADMITTED): Promise<void> {
+  private async carryOut(before: Call | undefined, call: Call, effects: Effect[], armed: Promise<void>): Promise<void> {
     const lines = effects.length > 0 ? this.flushLines() : Promise.resolve();
-    if (noticesOf(effects).length > 0) void Promise.all([lines, admitted]).then(([, go]) => (go ? this.flushNotices() : undefined));
+    if (noticesOf(effects).length > 0) void lines.then(() => this.flushNotices());
     recordCallChange(this.env, before, call);
     await armed;
     if (call.state === "ended") this.pending.clear();
@@ -330,23 +336,36 @@ export class CallRoom extends SocketObject {
 
   /**
    * A new call rung while the limiter is asked: its lines hear of it now, its devices once the
-   * limiter has let it through. Refused, a call still ringing is withdrawn: it ends `cancelled`,
-   * its lines and sockets hear so, and its pushes are dropped unsent (no device heard of it, so
-   * none needs telling it ended). A call someone answered meanwhile stands.
+   * limiter has let it through (every flush of its notices waits for {@link admit} until then).
    */
   private async ringFirst(call: Call, effects: Effect[], armed: Promise<void>, limit: Promise<ApiError | undefined>): Promise<RoomResult<CallView>> {
-    await this.carryOut(undefined, call, effects, armed, limit.then((refusal) => !refusal));
-    const refusal = await limit;
-    const current = this.load() ?? call;
-    if (!refusal) return { ok: true, value: publicView(current) };
-    if (current.state !== "ringing") {
+    const admitted = limit.then((refusal) => this.admit(refusal));
+    this.admitting = admitted;
+    await this.carryOut(undefined, call, effects, armed);
+    const result = await admitted;
+    if (this.admitting === admitted) this.admitting = undefined;
+    return result;
+  }
+
+  /**
+   * The limiter has answered for a call rung first. Let through, or answered meanwhile (it
+   * stands), its notices go. Refused, no device ever hears of it: its notices are dropped unsent;
+   * a call still ringing is withdrawn (it ends `cancelled`, and its lines and sockets hear so),
+   * one that ended meanwhile has nothing left to tell.
+   */
+  private async admit(refusal: ApiError | undefined): Promise<RoomResult<CallView>> {
+    this.ctx.storage.kv.delete(UNADMITTED);
+    const call = this.load()!;
+    if (!refusal || call.state === "active") {
       void this.flushNotices();
-      return { ok: true, value: publicView(current) };
+      return { ok: true, value: publicView(call) };
     }
-    const outcome = transition(current, { type: "end", userId: current.caller }, Date.now(), callsConfig(this.env));
-    if (!outcome.ok) throw new Error(`a ringing call could not be withdrawn: ${outcome.message}`);
     this.notices.clear();
-    await this.commit(outcome.call, outcome.effects.filter((effect) => effect.type !== "notify"));
+    if (call.state === "ringing") {
+      const outcome = transition(call, { type: "end", userId: call.caller }, Date.now(), callsConfig(this.env));
+      if (!outcome.ok) throw new Error(`a ringing call could not be withdrawn: ${outcome.message}`);
+      await this.commit(outcome.call, outcome.effects.filter((effect) => effect.type !== "notify"));
+    } else await this.rearm();
     return rateLimited(refusal);
   }
 
@@ -383,8 +402,12 @@ export class CallRoom extends SocketObject {
     if (this.call && this.alarmTime(this.call) !== this.alarmAt) await this.armAlarm(this.call);
   }
 
-  private flushNotices(): Promise<void> {
-    return this.notices.flush((notices) => this.ports.notifier.notify(notices), () => this.rearm(), { callId: this.call?.callId }).then(() => this.rearm());
+  private async flushNotices(): Promise<void> {
+    await this.admitting;
+    // Still not admitted: its create is gone with an earlier instance; the alarm decides (above).
+    if (this.ctx.storage.kv.get(UNADMITTED)) return;
+    await this.notices.flush((notices) => this.ports.notifier.notify(notices), () => this.rearm(), { callId: this.call?.callId });
+    await this.rearm();
   }
 
   private flushLines(): Promise<void> {
@@ -446,7 +469,8 @@ export class CallRoom extends SocketObject {
   }
 }
 
-const ADMITTED = Promise.resolve(true);
+/** Key of a call rung first whose limit has not answered yet ({@link CallRoom.ringFirst}). */
+const UNADMITTED = "unadmitted";
 
 const rateLimited = (refusal: ApiError): RoomResult<never> => ({
   ok: false,

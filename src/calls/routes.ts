@@ -96,8 +96,12 @@ export const callRoutes = newRouter()
       turnConfig(c.env);
       const callId = randomId(16);
       const admission = callStarts.admit(caller, Date.now());
-      const [call, ice] = await Promise.all([room(c, callId).create({ callId, caller, callees, media, ...(metadata ? { metadata } : {}) }, admission), iceFor(c)]);
-      if (!call.ok && call.code === "rate_limited") callStarts.refused(caller, Date.now());
+      const creation = room(c, callId).create({ callId, caller, callees, media, ...(metadata ? { metadata } : {}) }, admission);
+      void creation.then(
+        (result) => callStarts.answered(caller, admission, !result.ok && result.code === "rate_limited", Date.now()),
+        () => callStarts.answered(caller, admission, false, Date.now()),
+      );
+      const [call, ice] = await Promise.all([creation, iceFor(c)]);
       const created = unwrap(call);
       return c.json(
         {

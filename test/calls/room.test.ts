@@ -11,7 +11,7 @@ import { describe, expect, it, vi } from "vitest";
 import { possibleNotices } from "../../src/calls/machine";
 import { randomId } from "../../src/platform/ids";
 import { UPGRADE_BURST } from "../../src/calls/room";
-import type { CallRoom } from "../support/worker";
+import { holdCallLimit, type CallRoom } from "../support/worker";
 import { api, connect, placeCall, upgrade, user } from "../support/calls";
 
 const SDP = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n";
@@ -331,6 +331,36 @@ describe("notifications decided", () => {
       expect(waiting).toBe(0);
       expect(alarm).toBe(ringDeadline);
     });
+  });
+
+  it("withdraws a call rung first whose create was cut short before the limiter answered: its alarm ends it unpushed", async () => {
+    const [alice, bob] = [user("alice"), user("bob")];
+    const callId = newCallId();
+    const stub = stubOf(callId);
+    const release = holdCallLimit(alice);
+    const creating = stub.create({ callId, caller: alice, callees: [bob], media: "audio" }, "ring-first");
+    // The call is stored and rung; the limiter has not answered, so its push waits.
+    await vi.waitFor(async () => expect(await runInDurableObject(stub, (_room, state) => state.storage.kv.get("unadmitted"))).toBe(true));
+    // Then the object restarts (a deploy, say) and its create dies with it: here the create is let
+    // finish, and the room is put back as it stood while the limiter was being asked.
+    const stood = await runInDurableObject(stub, (_room, state) => [...state.storage.kv.list()]);
+    release();
+    expect((await creating).ok).toBe(true);
+    await runInDurableObject(stub, (_room, state) => {
+      for (const [key] of state.storage.kv.list()) state.storage.kv.delete(key);
+      for (const [key, value] of stood) state.storage.kv.put(key, value);
+    });
+    await evictDurableObject(stub);
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    expect(
+      await runInDurableObject(stub, (room: CallRoom, state) => ({
+        call: state.storage.kv.get("call"),
+        pending: state.storage.kv.get("unadmitted"),
+        sent: room.recorder.notices,
+        waiting: [...state.storage.kv.list({ prefix: "outbox/notices/" })],
+      })),
+    ).toMatchObject({ call: { state: "ended", endReason: "cancelled" }, pending: undefined, sent: [], waiting: [] });
+    expect(await (await api(bob, "GET", `/v1/calls/${callId}`)).json()).toMatchObject({ state: "ended", endReason: "cancelled" });
   });
 
   it("an ended call's room is purged after the retention period", async () => {

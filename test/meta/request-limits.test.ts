@@ -12,7 +12,7 @@ import { MAX_DEVICES_PER_USER, listDevices, registerDevice } from "../../src/dev
 import { consumeRateLimit, ipKey, RATE_LIMITS } from "../../src/platform/request-limits";
 import { api, user } from "../support/calls";
 import { SignalClient } from "../support/signal-client";
-import type { CallRoom } from "../support/worker";
+import { holdCallLimit, type CallRoom } from "../support/worker";
 import { authHeader } from "../support/tokens";
 
 const errorOf = async (response: Response) => ((await response.json()) as { error: { code: string; message: string } }).error;
@@ -48,6 +48,14 @@ async function openLine(userId: string): Promise<SignalClient> {
   const client = new SignalClient(response.webSocket);
   await client.next("welcome");
   return client;
+}
+
+/** A call's pushes: the kinds its room handed to the push queue, and those still in its outbox. */
+async function pushesOf(callId: string): Promise<{ sent: string[]; waiting: string[] }> {
+  return runInDurableObject(env.CALL_ROOM.get(env.CALL_ROOM.idFromName(callId)), (room: CallRoom, state) => ({
+    sent: room.recorder.notices.map((notice) => notice.kind),
+    waiting: [...state.storage.kv.list<{ payload: { kind: string }[] }>({ prefix: "outbox/notices/" })].flatMap(([, entry]) => entry.payload.map((notice) => notice.kind)),
+  }));
 }
 
 /** What `client` has received, once nothing more came for 300 ms (at most 5 s in all). */
@@ -93,19 +101,50 @@ describe("per-user limits", () => {
       // The caller started their calls through other isolates (other machines, other locations): this one has not seen them.
       for (let n = 0; n < limit; n++) await env.CALLS_RATE_LIMIT.limit({ key: caller });
       const line = await openLine(callee);
-      await expectRateLimited(await api(caller, "POST", "/v1/calls", { callees: [callee], media: "audio" }), period);
+      const release = holdCallLimit(caller);
+      const posted = api(caller, "POST", "/v1/calls", { callees: [callee], media: "audio" });
       const { callId } = (await line.next("incoming-call")).call as { callId: string };
+      // Rung while the limiter has not answered: the incoming-call push waits for it.
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(await pushesOf(callId)).toEqual({ sent: [], waiting: ["incoming-call"] });
+      release();
+      await expectRateLimited(await posted, period);
       expect(await line.next("call-update")).toEqual({ type: "call-update", call: { callId, state: "ended", endReason: "cancelled" } });
-      // The incoming-call push was held for the limiter's answer, then dropped unsent.
-      const room = env.CALL_ROOM.get(env.CALL_ROOM.idFromName(callId));
-      expect(
-        await runInDurableObject(room, (instance: CallRoom, state) => ({ notices: instance.recorder.notices, outbox: [...state.storage.kv.list({ prefix: "outbox/notices/" })] })),
-      ).toEqual({ notices: [], outbox: [] });
+      // Refused: the push is dropped unsent.
+      expect(await pushesOf(callId)).toEqual({ sent: [], waiting: [] });
       expect(await (await api(callee, "GET", `/v1/calls/${callId}`)).json()).toMatchObject({ state: "ended", endReason: "cancelled" });
       // Refused here once, the caller's next call is asked first: refused before anyone hears of it.
       await expectRateLimited(await api(caller, "POST", "/v1/calls", { callees: [callee], media: "audio" }), period);
       expect(await framesUntilQuiet(line)).toEqual([]);
       line.close();
+    },
+    TIMEOUT,
+  );
+
+  it(
+    "POST /v1/calls: no push of a call rung first goes before the limiter has answered, not even one a callee's decline causes meanwhile",
+    async () => {
+      const { limit, period } = RATE_LIMITS.calls;
+      await windowWithRoom(period);
+      const [caller, bob, carol] = [user("elsewhere"), user("bob"), user("carol")];
+      for (let n = 0; n < limit; n++) await env.CALLS_RATE_LIMIT.limit({ key: caller });
+      const [bobLine, carolLine] = [await openLine(bob), await openLine(carol)];
+      const release = holdCallLimit(caller);
+      const posted = api(caller, "POST", "/v1/calls", { callees: [bob, carol], media: "audio" });
+      const { callId } = (await bobLine.next("incoming-call")).call as { callId: string };
+      await carolLine.next("incoming-call");
+      // Bob declines while the limiter has not answered: the call still rings for Carol.
+      expect((await api(bob, "POST", `/v1/calls/${callId}/decline`)).status).toBe(200);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const held = await pushesOf(callId);
+      expect(held.sent).toEqual([]);
+      expect(held.waiting[0]).toBe("incoming-call");
+      release();
+      await expectRateLimited(await posted, period);
+      expect(await carolLine.next("call-update")).toEqual({ type: "call-update", call: { callId, state: "ended", endReason: "cancelled" } });
+      expect(await pushesOf(callId)).toEqual({ sent: [], waiting: [] });
+      bobLine.close();
+      carolLine.close();
     },
     TIMEOUT,
   );

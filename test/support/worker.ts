@@ -2,8 +2,9 @@
  * The Worker as the Workers tests run it: src/index.ts as deployed, except that each call room
  * also keeps the notices it hands to its notifier, so tests assert what a room decided (who is
  * told what, once) as data rather than log text, and can make its notifier or its participants'
- * lines refuse for a while. The notices still go on to the real push queue and the snapshots to
- * the real lines, so call → push and call → line tests see real deliveries.
+ * lines refuse for a while, or its call limiter answer late. The notices still go on to the real
+ * push queue and the snapshots to the real lines, and the limiter is the real binding, so call →
+ * push and call → line tests see real deliveries.
  */
 import type { CallNotice } from "../../src/calls/call-notice";
 import { userLines } from "../../src/calls/line";
@@ -84,6 +85,29 @@ class FlakyLines implements Lines {
   }
 }
 
+/** Callers whose call-limit answers wait until released (see {@link holdCallLimit}). */
+const heldCallLimits = new Map<string, Promise<void>>();
+
+/**
+ * From now on the call limiter answers for `caller`'s calls only once the returned function is
+ * called, the way a slow limiter does; it still counts them in the real (simulated) binding.
+ */
+export function holdCallLimit(caller: string): () => void {
+  let release!: () => void;
+  heldCallLimits.set(caller, new Promise((resolve) => (release = resolve)));
+  return () => {
+    heldCallLimits.delete(caller);
+    release();
+  };
+}
+
+const heldLimiter = (next: RateLimit): RateLimit => ({
+  async limit(options) {
+    await heldCallLimits.get(options.key);
+    return next.limit(options);
+  },
+});
+
 /** The call room, with the notices of this instance's life in `recorder.notices`. */
 export class CallRoom extends Room {
   readonly recorder: RecordingNotifier;
@@ -92,7 +116,7 @@ export class CallRoom extends Room {
   constructor(ctx: DurableObjectState, env: Env) {
     const recorder = new RecordingNotifier(new QueueNotifier(env.PUSH_QUEUE));
     const lines = new FlakyLines(userLines(env.USER_LINE));
-    super(ctx, env, { notifier: recorder, lines });
+    super(ctx, { ...env, CALLS_RATE_LIMIT: heldLimiter(env.CALLS_RATE_LIMIT) }, { notifier: recorder, lines });
     this.recorder = recorder;
     this.lines = lines;
   }
