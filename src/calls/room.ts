@@ -26,6 +26,7 @@ import { adoptLegacyOutboxes, Outbox } from "./outbox";
 import { PendingFrames } from "./pending";
 import type { RoomPorts } from "./ports";
 import { Relay } from "./relay";
+import { RoomAlarm } from "./room-alarm";
 import type { LeaveReason, Participant, ServerFrame } from "./protocol";
 import type { CallView, Media, Metadata } from "./schemas";
 import { closeQuietly, isOpen, SocketObject } from "./sockets";
@@ -71,8 +72,8 @@ export class CallRoom extends SocketObject {
   private readonly attachments = new WeakMap<WebSocket, Attachment>();
   /** The call as last read or written; storage stays the truth (see {@link load}). */
   private call: Call | undefined;
-  /** When this instance last set the alarm for (unknown after a restart, and once it has run). */
-  private alarmAt: number | undefined;
+  /** The call's deadline or the outboxes' next entry, whichever is first. */
+  private readonly clock: RoomAlarm;
   /** The limiter's answer for a call rung first, while it is awaited ({@link ringFirst}). */
   private admitting: Promise<unknown> | undefined;
 
@@ -86,6 +87,7 @@ export class CallRoom extends SocketObject {
     this.relay = new Relay(ctx, this.pending, (ws) => !this.attachmentOf(ws).leaving);
     this.notices = new Outbox<CallNotice[]>(ctx.storage.kv, "notices", "notify");
     this.lineUpdates = new Outbox<LineCall>(ctx.storage.kv, "lines", "line_update");
+    this.clock = new RoomAlarm(ctx.storage, () => (this.call ? [nextAlarm(this.call, callsConfig(env)), this.notices.nextDue(), this.lineUpdates.nextDue()] : []));
     // An object without a call was reached with an unknown id (a typo, a probe, a purged call)
     // and must stay empty; only a stored call may still have outbox tables of an older version.
     if (this.load()) adoptLegacyOutboxes(ctx.storage.sql, { notices: this.notices, lines: this.lineUpdates });
@@ -255,7 +257,7 @@ export class CallRoom extends SocketObject {
   }
 
   override async alarm(): Promise<void> {
-    this.alarmAt = undefined;
+    this.clock.ran();
     if (!this.load()) return;
     // A call rung first whose create died with an earlier instance of the room, before the limiter
     // answered: its caller never had an answer, so it is withdrawn as if refused.
@@ -302,7 +304,7 @@ export class CallRoom extends SocketObject {
     if (notices.length > 0) this.notices.add(notices, Date.now());
     if (effects.length > 0) this.lineUpdates.add(lineCall(call), Date.now());
     this.call = call;
-    return this.armAlarm(call);
+    return this.clock.arm();
   }
 
   /**
@@ -379,27 +381,9 @@ export class CallRoom extends SocketObject {
     await this.ctx.storage.deleteAll();
   }
 
-  /** Sets the alarm for {@link alarmTime}. */
-  private async armAlarm(call: Call): Promise<void> {
-    const at = this.alarmTime(call);
-    this.alarmAt = at;
-    if (at === undefined) await this.ctx.storage.deleteAlarm();
-    else await this.ctx.storage.setAlarm(at);
-  }
-
-  /** The next alarm: the call's own deadline, or sooner when an outbox has something waiting. */
-  private alarmTime(call: Call): number | undefined {
-    const times = [nextAlarm(call, callsConfig(this.env)), this.notices.nextDue(), this.lineUpdates.nextDue()].filter((at): at is number => at !== undefined);
-    return times.length > 0 ? Math.min(...times) : undefined;
-  }
-
-  /**
-   * After a flush, moves the alarm if what waits changed it: an entry refused, to its retry; an
-   * outbox emptied, to the call's own deadline, so that the room does not wake at the end of every
-   * entry's grace for nothing (one alarm write instead of an alarm run, for every call).
-   */
+  /** After a flush: the alarm moves if what waits changed it (an entry refused, an outbox emptied). */
   private async rearm(): Promise<void> {
-    if (this.call && this.alarmTime(this.call) !== this.alarmAt) await this.armAlarm(this.call);
+    if (this.call) await this.clock.rearm();
   }
 
   private async flushNotices(): Promise<void> {
