@@ -387,7 +387,8 @@ export class CallRoom extends SocketObject {
   }
 
   private async flushNotices(): Promise<void> {
-    await this.admitting;
+    // However the admission went (a failure there is the create's to report), it is over.
+    await this.admitting?.catch(() => undefined);
     // Still not admitted: its create is gone with an earlier instance; the alarm decides (above).
     if (this.ctx.storage.kv.get(UNADMITTED)) return;
     await this.notices.flush((notices) => this.ports.notifier.notify(notices), () => this.rearm(), { callId: this.call?.callId });
