@@ -50,6 +50,20 @@ async function openLine(userId: string): Promise<SignalClient> {
   return client;
 }
 
+/**
+ * A call to `callees` by a new caller already at the call limit through other isolates (other
+ * machines, other locations; this one saw none of it), whose limiter answer waits for `release`;
+ * returned once each of the callees' `lines` has rung.
+ */
+async function heldCallOverTheLimit(callees: string[], lines: SignalClient[]) {
+  const caller = user("elsewhere");
+  for (let n = 0; n < RATE_LIMITS.calls.limit; n++) await env.CALLS_RATE_LIMIT.limit({ key: caller });
+  const release = holdCallLimit(caller);
+  const posted = api(caller, "POST", "/v1/calls", { callees, media: "audio" });
+  const rung = await Promise.all(lines.map(async (line) => ((await line.next("incoming-call")).call as { callId: string }).callId));
+  return { caller, callId: rung[0]!, posted, release };
+}
+
 /** A call's pushes: the kinds its room handed to the push queue, and those still in its outbox. */
 async function pushesOf(callId: string): Promise<{ sent: string[]; waiting: string[] }> {
   return runInDurableObject(env.CALL_ROOM.get(env.CALL_ROOM.idFromName(callId)), (room: CallRoom, state) => ({
@@ -95,15 +109,11 @@ describe("per-user limits", () => {
   it(
     "POST /v1/calls: a call rung while the limiter is asked and then refused is withdrawn: its callee's line hears it end, no device is told, and the caller's next call rings nobody",
     async () => {
-      const { limit, period } = RATE_LIMITS.calls;
+      const { period } = RATE_LIMITS.calls;
       await windowWithRoom(period);
-      const [caller, callee] = [user("elsewhere"), user("callee")];
-      // The caller started their calls through other isolates (other machines, other locations): this one has not seen them.
-      for (let n = 0; n < limit; n++) await env.CALLS_RATE_LIMIT.limit({ key: caller });
+      const callee = user("callee");
       const line = await openLine(callee);
-      const release = holdCallLimit(caller);
-      const posted = api(caller, "POST", "/v1/calls", { callees: [callee], media: "audio" });
-      const { callId } = (await line.next("incoming-call")).call as { callId: string };
+      const { caller, callId, posted, release } = await heldCallOverTheLimit([callee], [line]);
       // Rung while the limiter has not answered: the incoming-call push waits for it.
       await new Promise((resolve) => setTimeout(resolve, 200));
       expect(await pushesOf(callId)).toEqual({ sent: [], waiting: ["incoming-call"] });
@@ -124,15 +134,11 @@ describe("per-user limits", () => {
   it(
     "POST /v1/calls: no push of a call rung first goes before the limiter has answered, not even one a callee's decline causes meanwhile",
     async () => {
-      const { limit, period } = RATE_LIMITS.calls;
+      const { period } = RATE_LIMITS.calls;
       await windowWithRoom(period);
-      const [caller, bob, carol] = [user("elsewhere"), user("bob"), user("carol")];
-      for (let n = 0; n < limit; n++) await env.CALLS_RATE_LIMIT.limit({ key: caller });
+      const [bob, carol] = [user("bob"), user("carol")];
       const [bobLine, carolLine] = [await openLine(bob), await openLine(carol)];
-      const release = holdCallLimit(caller);
-      const posted = api(caller, "POST", "/v1/calls", { callees: [bob, carol], media: "audio" });
-      const { callId } = (await bobLine.next("incoming-call")).call as { callId: string };
-      await carolLine.next("incoming-call");
+      const { callId, posted, release } = await heldCallOverTheLimit([bob, carol], [bobLine, carolLine]);
       // Bob declines while the limiter has not answered: the call still rings for Carol.
       expect((await api(bob, "POST", `/v1/calls/${callId}/decline`)).status).toBe(200);
       await new Promise((resolve) => setTimeout(resolve, 200));
