@@ -60,6 +60,8 @@ const demo = (window.demo = {
   line: undefined, incoming: [], updates: [],
   // Every call that rang here, by id (to say what became of it), and every camera/microphone stream opened.
   heard: new Map(), streams: [], localStream: undefined, live: undefined,
+  // What the service worker showed for each push, as it reports it (sw.js): {kind, tag}.
+  pushesShown: [],
   async signIn(userId, token) {
     if (!token) {
       const response = await fetch("/dev/token", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ userId }) });
@@ -330,4 +332,9 @@ $("mute-button").onclick = () => demo.toggle("audio");
 $("camera-button").onclick = () => demo.toggle("video");
 if (join) $("callee").placeholder = `sign in to join ${join}`;
 $("push-button").onclick = () => demo.enablePush().catch((e) => log("error", e.message));
+navigator.serviceWorker?.addEventListener("message", ({ data }) => {
+  if (data?.type !== "push-shown") return;
+  demo.pushesShown.push(data);
+  log("push shown", data.kind, data.tag ?? "");
+});
 navigator.serviceWorker?.register("./sw.js").then((registration) => (demo.serviceWorker = registration), (e) => log("service worker", e.message));

@@ -13,8 +13,13 @@ self.addEventListener("push", (event) => {
   } catch {
     message = undefined;
   }
-  event.waitUntil(show(message));
+  event.waitUntil(show(message).then(() => tell({ type: "push-shown", kind: message?.type ?? "unknown", tag: message?.tag })));
 });
+
+// Tells the demo's open tabs what a push showed, for their log, once the notification is up.
+async function tell(report) {
+  for (const client of await self.clients.matchAll({ type: "window" })) client.postMessage(report);
+}
 
 async function show(message) {
   if (!message || typeof message.type !== "string") return self.registration.showNotification("SecureConnect", { body: "New notification" });
