@@ -1,6 +1,6 @@
 import { base64url } from "../platform/ids";
 import { DEFAULT_APP, type Device, type DeviceRegistration, type Provider } from "./device";
-import { announceRemoval } from "./removal";
+import { announceRemoval, announceRetoken } from "./announcements";
 import { MAX_DEVICES_PER_USER, type DeviceRoster } from "./roster";
 
 export { MAX_DEVICES_PER_USER };
@@ -15,8 +15,9 @@ export { MAX_DEVICES_PER_USER };
  * read-modify-write of a list), one `list({prefix: "dev:<user>:"})` gives every device of a user
  * with its tokens (metadata, ≤ 1024 bytes), and a token can be traced back to its device when it
  * moves to another user. Which devices a user keeps (the cap) is decided by the user's
- * {@link DeviceRoster} (roster.ts), not by listing KV; every removal is announced on the push
- * queue (removal.ts), whose consumer takes the device out of its topics.
+ * {@link DeviceRoster} (roster.ts), not by listing KV; every removal, and every re-registration
+ * that changes what FCM knows the device by, is announced on the push queue (announcements.ts),
+ * whose consumer takes the device out of its topics or moves its FCM subscriptions.
  */
 
 /** What the device store works with: KV (the devices), the users' rosters, the push queue (clean-up). */
@@ -149,6 +150,8 @@ export async function registerDevice(
   if (existing && existing.token !== device.token) await kv.delete(await tokenKey(existing.provider, existing.token));
   if (existing?.voipToken && existing.voipToken !== device.voipToken) await kv.delete(await tokenKey("apns-voip", existing.voipToken));
   await kv.put(await deviceKey(userId, deviceId), JSON.stringify(device), { metadata: toMetadata(device) });
+  // Its topics stay; FCM's subscriptions of them move to the new token (after the write: the job reads this device).
+  if (existing) await announceRetoken(env.PUSH_QUEUE, existing, device);
   let evict: string[];
   try {
     evict = await (await roster(env, userId)).admit(deviceId, timestamp, () => listDevices(kv, userId));

@@ -7,7 +7,7 @@ import { deliverToDevice, sendToTopic, type DeviceResult } from "./delivery";
 import { fanOut, fanOutTopicPage } from "./fanout";
 import { PushJobSchema, type DeliverJob } from "./jobs";
 import { retryDelaySeconds } from "./outcome";
-import { forgetDevicePage, forgetMembership } from "./topics";
+import { forgetMembership, moveMembership, walkMembershipPage } from "./topics";
 
 /** Queue consumer for `secureconnect-push`: fan-out jobs expand, deliver and topic jobs send once. */
 export async function consumePushBatch(batch: MessageBatch<unknown>, env: Env): Promise<void> {
@@ -21,13 +21,14 @@ export async function consumePushBatch(batch: MessageBatch<unknown>, env: Env): 
     }
     const job = parsed.data;
     try {
-      if (job.type === "device-removed") {
-        await forgetDevicePage(push, job);
+      if (job.type === "device-removed" || job.type === "device-retokened") {
+        await walkMembershipPage(push, job);
         message.ack();
         return;
       }
-      if (job.type === "forget-membership") {
-        if ((await forgetMembership(push, job)) === "retry") message.retry({ delaySeconds: retryDelaySeconds(message.attempts, undefined) });
+      if (job.type === "forget-membership" || job.type === "move-membership") {
+        const outcome = job.type === "forget-membership" ? await forgetMembership(push, job) : await moveMembership(push, job);
+        if (outcome === "retry") message.retry({ delaySeconds: retryDelaySeconds(message.attempts, undefined) });
         else message.ack();
         return;
       }

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { DeviceSchema, type Device } from "../devices/device";
-import { DeviceRemovedJobSchema } from "../devices/removal";
+import { DeviceRemovedJobSchema, DeviceRetokenedJobSchema } from "../devices/announcements";
 import { NotificationSchema, type PushNotification } from "./push-notification";
 import { MAX_ATTEMPTS } from "./outcome";
 
@@ -15,6 +15,8 @@ import { MAX_ATTEMPTS } from "./outcome";
  *   topic-members {notification, topic, cursor?} ──▶ deliver × (one KV page) + topic-members {next cursor}
  *   device-removed {device, cursor?} ──▶ forget-membership × (one KV page of its topics) + device-removed {next cursor}
  *   forget-membership {device, topic} ──▶ its two KV keys, and its FCM token at the Instance ID API
+ *   device-retokened {device, cursor?} ──▶ move-membership × (one KV page of its topics) + device-retokened {next cursor}
+ *   move-membership {device, topic} ──▶ the device's new FCM token joins the topic at FCM, the old one leaves
  *
  * Exhausted retries go to the dead-letter queue; expired notifications are dropped.
  *
@@ -23,12 +25,14 @@ import { MAX_ATTEMPTS } from "./outcome";
  * per message, 800 per batch:
  * - fanout: lists at most {@link FANOUT_USERS_PER_JOB} users (one `list` each; a user has at
  *   most 20 devices, the cap their DeviceRoster holds);
- * - topic-members, device-removed: one `list` page each;
+ * - topic-members, device-removed, device-retokened: one `list` page each;
  * - deliver: reads its device at most once, and removes a dead token with at most five more (two
  *   reads and three deletes at most); the device's topics are not touched there: the removal queues
  *   a device-removed job (a queue send, no KV), so a device in 100 topics costs the delivery nothing;
- * - forget-membership: at most five (read its membership, delete it and the topic's member key,
- *   read who holds the token now and whether they joined the topic themselves).
+ * - forget-membership: at most six (read its membership, delete it and the topic's member key,
+ *   read who holds the token now, whether they joined the topic themselves, and at which app);
+ * - move-membership: at most five (read the device and its membership, who holds the old token,
+ *   whether they joined the topic, and at which app).
  */
 
 /** Users per fan-out job: one KV `list` each. */
@@ -74,6 +78,9 @@ export const PushJobSchema = z.discriminatedUnion("type", [
   }),
   DeviceRemovedJobSchema,
   z.object({ type: z.literal("forget-membership"), device: DeviceSchema, topic: z.string() }),
+  DeviceRetokenedJobSchema,
+  // `device` as it was before it re-registered: its old token leaves the topic at FCM, the new one joins.
+  z.object({ type: z.literal("move-membership"), device: DeviceSchema, topic: z.string() }),
 ]);
 
 export type PushJob = z.output<typeof PushJobSchema>;
@@ -81,6 +88,7 @@ export type FanoutJob = Extract<PushJob, { type: "fanout" }>;
 export type DeliverJob = Extract<PushJob, { type: "deliver" }>;
 export type TopicMembersJob = Extract<PushJob, { type: "topic-members" }>;
 export type ForgetMembershipJob = Extract<PushJob, { type: "forget-membership" }>;
+export type MoveMembershipJob = Extract<PushJob, { type: "move-membership" }>;
 
 /** The fan-out messages for `userIds`: {@link FANOUT_USERS_PER_JOB} users each. */
 export function fanoutMessages(notification: PushNotification, userIds: readonly string[]): MessageSendRequest<PushJob>[] {

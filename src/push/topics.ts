@@ -1,10 +1,10 @@
 import { z } from "@hono/zod-openapi";
 import { DeviceIdSchema, type Device } from "../devices/device";
-import type { DeviceRemovedJob } from "../devices/removal";
+import { fcmIdentity, type DeviceRemovedJob, type DeviceRetokenedJob } from "../devices/announcements";
 import { getDevice, MAX_DEVICES_PER_USER, tokenOwner, userKeyPart } from "../devices/store";
 import { log } from "../platform/log";
 import type { PushContext } from "./context";
-import type { ForgetMembershipJob, PushJob } from "./jobs";
+import type { ForgetMembershipJob, MoveMembershipJob, PushJob } from "./jobs";
 
 /**
  * Topic membership, kept in KV as two keys per member device, so a topic send can reach APNs
@@ -116,25 +116,27 @@ async function atTopicLimit(kv: KVNamespace, device: Device, topic: string): Pro
 }
 
 /**
- * A removed device's clean-up, one page of its memberships per job: a forget-membership job for
- * each of its generation's, then the job for the next page. One KV `list` per job.
+ * One page of an announced device's memberships (devices/announcements.ts), one KV `list` per job:
+ * a per-topic job for each of its generation's (`forget-membership` for a removed device,
+ * `move-membership` for a re-tokened one), then the job for the next page.
  */
-export async function forgetDevicePage(push: PushContext, job: DeviceRemovedJob): Promise<void> {
+export async function walkMembershipPage(push: PushContext, job: DeviceRemovedJob | DeviceRetokenedJob): Promise<void> {
   const { device } = job;
   const prefix = await membershipPrefix(device);
   const page = await push.env.DEVICES.list<{ c?: string }>({ prefix, limit: MEMBERS_PER_PAGE, ...(job.cursor ? { cursor: job.cursor } : {}) });
   const topics = page.keys.filter((key) => !key.metadata?.c || key.metadata.c === device.createdAt).map((key) => key.name.slice(prefix.length));
-  if (topics.length > 0) {
-    await push.env.PUSH_QUEUE.sendBatch(topics.map((topic) => ({ body: { type: "forget-membership", device, topic } satisfies PushJob })));
-  }
+  const type = job.type === "device-removed" ? "forget-membership" : "move-membership";
+  if (topics.length > 0) await push.env.PUSH_QUEUE.sendBatch(topics.map((topic) => ({ body: { type, device, topic } satisfies PushJob })));
   if (!page.list_complete) await push.env.PUSH_QUEUE.send({ ...job, cursor: page.cursor } satisfies PushJob);
-  if (topics.length > 0 || !page.list_complete) log("info", "device_topics_forgotten", { userId: device.userId, deviceId: device.deviceId, topics: topics.length, more: !page.list_complete });
+  if (topics.length > 0 || !page.list_complete) {
+    log("info", job.type === "device-removed" ? "device_topics_forgotten" : "device_topics_moving", { userId: device.userId, deviceId: device.deviceId, topics: topics.length, more: !page.list_complete });
+  }
 }
 
 /**
  * Takes a removed device out of one topic: its two keys (unless a newer device under the same id
  * owns them now), and for an FCM token its subscription at FCM, unless the token's current owner
- * joined the topic itself. At most five KV operations. `retry` when FCM could not be reached.
+ * joined the topic itself. At most six KV operations. `retry` when FCM could not be reached.
  */
 export async function forgetMembership(push: PushContext, job: ForgetMembershipJob): Promise<"done" | "retry"> {
   const { device, topic } = job;
@@ -146,10 +148,46 @@ export async function forgetMembership(push: PushContext, job: ForgetMembershipJ
     await kv.delete(await memberKey(topic, device));
     await kv.delete(membership);
   }
+  return unsubscribeAtFcm(push, device, topic);
+}
+
+/**
+ * Moves one topic's subscription at FCM from a device as it was (`job.device`) to the device as
+ * it is now: the current token joins (when the device is still of that generation, still in the
+ * topic, and on FCM), then the old token leaves (unless its current owner is in the topic, which
+ * covers a device that went back to it). Reading the device now, not the announced one, makes the
+ * jobs of two quick re-registrations agree in any order. At most five KV operations.
+ */
+export async function moveMembership(push: PushContext, job: MoveMembershipJob): Promise<"done" | "retry"> {
+  const { device: before, topic } = job;
+  const kv = push.env.DEVICES;
+  const now = await getDevice(kv, before.userId, before.deviceId);
+  const member = now !== null && now.createdAt === before.createdAt && (await kv.get(await membershipKey(now, topic))) !== null;
+  const fcmTopics = member && now.provider === "fcm" ? push.provider("fcm", now.app).topics : undefined;
+  if (fcmTopics) {
+    const [result] = await fcmTopics.change(topic, [now!.token], "add");
+    if (result?.transient) return "retry";
+    if (!result?.ok) log("warn", "fcm_topic_resubscribe_refused", { topic, deviceId: before.deviceId, reason: result?.reason });
+  }
+  const left = await unsubscribeAtFcm(push, before, topic);
+  if (left === "done") log("info", "device_topic_moved", { topic, userId: before.userId, deviceId: before.deviceId, subscribed: fcmTopics !== undefined });
+  return left;
+}
+
+/**
+ * Unsubscribes `device`'s FCM token from `topic` at its app's FCM project, unless the token's
+ * current owner is in the topic with that token at that project. `retry` when FCM could not be
+ * reached; nothing to do off FCM. At most three KV reads.
+ */
+async function unsubscribeAtFcm(push: PushContext, device: Device, topic: string): Promise<"done" | "retry"> {
   const fcmTopics = device.provider === "fcm" ? push.provider("fcm", device.app).topics : undefined;
   if (!fcmTopics) return "done";
+  const kv = push.env.DEVICES;
   const owner = await tokenOwner(kv, "fcm", device.token);
-  if (owner && (await kv.get(await membershipKey(owner, topic))) !== null) return "done";
+  if (owner && (await kv.get(await membershipKey(owner, topic))) !== null) {
+    const holder = await getDevice(kv, owner.userId, owner.deviceId);
+    if (holder && fcmIdentity(holder) === fcmIdentity(device)) return "done";
+  }
   const [result] = await fcmTopics.change(topic, [device.token], "remove");
   if (result?.ok) return "done";
   if (result?.transient) return "retry";

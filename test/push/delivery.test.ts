@@ -533,6 +533,72 @@ describe("topics", () => {
     expect(await received(phone.token)).toEqual([]);
   }, 20_000);
 
+  it("a device that re-registers with another FCM token or app keeps its topics: FCM's subscriptions follow it", async () => {
+    const quinn = user("quinn");
+    const [news, sport] = [`news-${crypto.randomUUID().slice(0, 8)}`, `sport-${crypto.randomUUID().slice(0, 8)}`];
+    const first = fcmToken();
+    const pixel = await registered(quinn, { provider: "fcm", token: first, platform: "android" });
+    for (const topic of [news, sport]) {
+      expect((await asMember(quinn, `/v1/push/topics/${topic}/subscribe`, { deviceIds: [pixel.deviceId] }, "push:send")).status).toBe(200);
+    }
+    const iidCalls = async (target: string) =>
+      (await received(target)).map((record) => [body<{ action: string }>(record).action, body<{ registration_tokens: string[] }>(record).registration_tokens]);
+    const untilCalls = (target: string, calls: unknown[]) => vi.waitFor(async () => expect(await iidCalls(target)).toEqual(calls), { timeout: 8_000, interval: 100 });
+
+    // FCM refreshed the app's token: the new one joins both topics, then the old one leaves.
+    const second = fcmToken();
+    expect((await api(quinn, "PUT", `/v1/devices/${pixel.deviceId}`, { provider: "fcm", token: second, platform: "android" })).status).toBe(200);
+    for (const topic of [news, sport]) await untilCalls(`/topics/${topic}`, [["batchAdd", [first]], ["batchAdd", [second]], ["batchRemove", [first]]]);
+    expect((await topicMembersPage(env.DEVICES, news, undefined)).members).toEqual([{ userId: quinn, deviceId: pixel.deviceId, generation: pixel.createdAt }]);
+
+    // The same token again changes nothing at FCM; moving to the second app moves it to that project's topic.
+    expect((await api(quinn, "PUT", `/v1/devices/${pixel.deviceId}`, { provider: "fcm", token: second, platform: "android" })).status).toBe(200);
+    expect((await api(quinn, "PUT", `/v1/devices/${pixel.deviceId}`, { provider: "fcm", token: second, platform: "android", app: "second" })).status).toBe(200);
+    await untilCalls(`second-project//topics/${news}`, [["batchAdd", [second]]]);
+    await untilCalls(`/topics/${news}`, [["batchAdd", [first]], ["batchAdd", [second]], ["batchRemove", [first]], ["batchRemove", [second]]]);
+  }, 20_000);
+
+  it("two quick token refreshes leave only the newest token in the topic at FCM", async () => {
+    const sam = user("sam");
+    const topic = `quick-${crypto.randomUUID().slice(0, 8)}`;
+    const tokens = [fcmToken(), fcmToken(), fcmToken()];
+    const pixel = await registered(sam, { provider: "fcm", token: tokens[0]!, platform: "android" });
+    expect((await asMember(sam, `/v1/push/topics/${topic}/subscribe`, { deviceIds: [pixel.deviceId] }, "push:send")).status).toBe(200);
+    for (const token of tokens.slice(1)) {
+      expect((await api(sam, "PUT", `/v1/devices/${pixel.deviceId}`, { provider: "fcm", token, platform: "android" })).status).toBe(200);
+    }
+    // FCM's subscriptions, replayed from the Instance ID calls in the order FCM got them.
+    const subscribed = async () => {
+      const members = new Set<string>();
+      for (const record of await received(`/topics/${topic}`)) {
+        const { action, registration_tokens } = body<{ action: string; registration_tokens: string[] }>(record);
+        for (const token of registration_tokens) action === "batchAdd" ? members.add(token) : members.delete(token);
+      }
+      return [...members];
+    };
+    await vi.waitFor(async () => {
+      expect((await received(`/topics/${topic}`)).filter((record) => body<{ action: string }>(record).action === "batchRemove")).toHaveLength(2);
+      expect(await subscribed()).toEqual([tokens[2]]);
+    }, { timeout: 8_000, interval: 100 });
+  }, 20_000);
+
+  it("a device that leaves FCM for APNs leaves FCM's topics and is reached as an APNs member", async () => {
+    const rosa = user("rosa");
+    const topic = `moved-${crypto.randomUUID().slice(0, 8)}`;
+    const token = fcmToken();
+    const device = await registered(rosa, { provider: "fcm", token, platform: "android" });
+    expect((await asMember(rosa, `/v1/push/topics/${topic}/subscribe`, { deviceIds: [device.deviceId] }, "push:send")).status).toBe(200);
+    const phone = { provider: "apns", token: apnsToken(), platform: "ios", environment: "sandbox" };
+    expect((await api(rosa, "PUT", `/v1/devices/${device.deviceId}`, phone)).status).toBe(200);
+    await vi.waitFor(async () => {
+      const calls = (await received(`/topics/${topic}`)).map((record) => body<{ action: string }>(record).action);
+      expect(calls).toEqual(["batchAdd", "batchRemove"]);
+    }, { timeout: 8_000, interval: 100 });
+    await sendAsPusher({ topic, notification: { kind: "custom", title: "Still here" } }, 202);
+    const [alert] = await receivedAtLeast(phone.token, 1);
+    expect(body<Record<string, unknown>>(alert!)).toMatchObject({ aps: { alert: { title: "Still here" } } });
+  }, 20_000);
+
   it("a device removed for a dead token inside a deliver job leaves its topics through its own clean-up jobs", async () => {
     const pia = user("pia");
     const topic = `dead-${crypto.randomUUID().slice(0, 8)}`;
