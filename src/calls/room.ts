@@ -39,7 +39,8 @@ interface Attachment extends Participant {
 }
 
 export type RoomResult<T> =
-  | { ok: true; value: T }
+  // `overLimit`: a call rung first that the limiter refused after it was answered; it stands.
+  | { ok: true; value: T; overLimit?: true }
   | { ok: false; code: "invalid_request" | "not_found" | "forbidden" | "conflict" | "rate_limited"; message: string; headers?: Record<string, string> };
 export type CallAction = "accept" | "decline" | "end";
 
@@ -351,7 +352,7 @@ export class CallRoom extends SocketObject {
 
   /**
    * The limiter has answered for a call rung first. Let through, or answered meanwhile (it
-   * stands), its notices go. Refused, no device ever hears of it: its notices are dropped unsent;
+   * stands, marked `overLimit` so the Worker remembers the refusal), its notices go. Refused, no device ever hears of it: its notices are dropped unsent;
    * a call still ringing is withdrawn (it ends `cancelled`, and its lines and sockets hear so),
    * one that ended meanwhile has nothing left to tell.
    */
@@ -360,7 +361,7 @@ export class CallRoom extends SocketObject {
     const call = this.load()!;
     if (!refusal || call.state === "active") {
       void this.flushNotices();
-      return { ok: true, value: publicView(call) };
+      return { ok: true, value: publicView(call), ...(refusal ? { overLimit: true as const } : {}) };
     }
     this.notices.clear();
     if (call.state === "ringing") {

@@ -98,7 +98,7 @@ export const callRoutes = newRouter()
       const admission = callStarts.admit(caller, Date.now());
       const creation = room(c, callId).create({ callId, caller, callees, media, ...(metadata ? { metadata } : {}) }, admission);
       void creation.then(
-        (result) => callStarts.answered(caller, admission, !result.ok && result.code === "rate_limited", Date.now()),
+        (result) => callStarts.answered(caller, admission, result.ok ? result.overLimit === true : result.code === "rate_limited", Date.now()),
         () => callStarts.answered(caller, admission, false, Date.now()),
       );
       const [call, ice] = await Promise.all([creation, iceFor(c)]);

@@ -156,6 +156,28 @@ describe("per-user limits", () => {
   );
 
   it(
+    "POST /v1/calls: a call rung first and answered before the limiter refused it stands, and the caller's next call rings nobody",
+    async () => {
+      const { period } = RATE_LIMITS.calls;
+      await windowWithRoom(period);
+      const callee = user("quick");
+      const line = await openLine(callee);
+      const { caller, callId, posted, release } = await heldCallOverTheLimit([callee], [line]);
+      expect((await api(callee, "POST", `/v1/calls/${callId}/accept`)).status).toBe(200);
+      release();
+      const response = await posted;
+      expect(response.status).toBe(201);
+      expect(await (await api(caller, "GET", `/v1/calls/${callId}`)).json()).toMatchObject({ state: "active" });
+      await framesUntilQuiet(line);
+      // The refusal is remembered here all the same: the next call is asked first and refused unrung.
+      await expectRateLimited(await api(caller, "POST", "/v1/calls", { callees: [callee], media: "audio" }), period);
+      expect(await framesUntilQuiet(line)).toEqual([]);
+      line.close();
+    },
+    TIMEOUT,
+  );
+
+  it(
     "ICE servers and TURN credentials share one per-user budget",
     async () => {
       const { limit, period } = RATE_LIMITS.credentials;
