@@ -4,9 +4,12 @@ import { configSection, seconds, wholeNumber } from "../platform/config";
 /** An active call whose every socket has been closed this long ends with reason `failed`. */
 const UNATTENDED_TIMEOUT_MS = 120_000;
 
-/** A call's clock: how long it rings, how long an ended call stays readable. */
+/**
+ * A call's clock: how long it rings (any whole number of seconds from 1: an acceptance suite may
+ * want a missed call in a second or two), how long an ended call stays readable.
+ */
 const CallsSection = z
-  .object({ CALL_RING_TIMEOUT: seconds(45, 5), CALL_RETENTION: seconds(86_400, 60) })
+  .object({ CALL_RING_TIMEOUT: seconds(45, 1), CALL_RETENTION: seconds(86_400, 60) })
   .transform((env) => ({
     ringTimeoutMs: env.CALL_RING_TIMEOUT * 1000,
     retentionMs: env.CALL_RETENTION * 1000,

@@ -53,6 +53,11 @@ describe("GET /readyz", () => {
     for (const value of ["quoted-secret", "soon", "yes"]) expect(JSON.stringify(body)).not.toContain(value);
   });
 
+  it("takes a ring timeout from one second (a test suite's missed call), not zero", async () => {
+    expect((await readiness({ CALL_RING_TIMEOUT: "1" })).body.sections.calls).toEqual({ status: "ok" });
+    expect((await readiness({ CALL_RING_TIMEOUT: "0" })).body.sections.calls).toEqual({ status: "invalid", variables: ["CALL_RING_TIMEOUT"] });
+  });
+
   it("tells anyone else which sections are invalid, not which variables; nor an admin whose token cannot be checked", async () => {
     const anonymous = await readiness({ TURN_SECRETS: '"quoted-secret-0123456789"' }, { headers: {} });
     expect(anonymous.response.status).toBe(503);

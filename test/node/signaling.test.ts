@@ -1,7 +1,7 @@
 /**
  * Two real clients over the network against `wrangler dev` (Node's WebSocket, browser-style
  * subprotocol auth): ring → accept → offer/answer/candidates → hangup, and ring → missed when
- * nobody answers (CALL_RING_TIMEOUT=5 here, the minimum, so the alarm fires for real).
+ * nobody answers (CALL_RING_TIMEOUT=5 here, so the alarm fires for real).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SignalClient } from "../support/signal-client";
