@@ -18,7 +18,8 @@ import { DeviceSchema, redact, type Device } from "./device";
 export const DeviceRemovedJobSchema = z.object({ type: z.literal("device-removed"), device: DeviceSchema, cursor: z.string().optional() });
 export type DeviceRemovedJob = z.output<typeof DeviceRemovedJobSchema>;
 
-export const DeviceRetokenedJobSchema = z.object({ type: z.literal("device-retokened"), device: DeviceSchema, cursor: z.string().optional() });
+// `registeredAt`: the re-registration's `updatedAt`, so a consumer whose KV still shows an older device waits for it.
+export const DeviceRetokenedJobSchema = z.object({ type: z.literal("device-retokened"), device: DeviceSchema, registeredAt: z.string(), cursor: z.string().optional() });
 export type DeviceRetokenedJob = z.output<typeof DeviceRetokenedJobSchema>;
 
 /**
@@ -38,7 +39,7 @@ export async function announceRemoval(queue: Queue, device: Device): Promise<voi
  */
 export async function announceRetoken(queue: Queue, before: Device, after: Device): Promise<void> {
   if (fcmIdentity(before) === fcmIdentity(after)) return;
-  await announce(queue, { type: "device-retokened", device: before }, "device_topics_unmoved");
+  await announce(queue, { type: "device-retokened", device: before, registeredAt: after.updatedAt }, "device_topics_unmoved");
 }
 
 /** What FCM's topic subscriptions know a device by: its token at its app's project (none off FCM). */

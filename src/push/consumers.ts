@@ -7,7 +7,7 @@ import { deliverToDevice, sendToTopic, type DeviceResult } from "./delivery";
 import { fanOut, fanOutTopicPage } from "./fanout";
 import { PushJobSchema, type DeliverJob } from "./jobs";
 import { retryDelaySeconds } from "./outcome";
-import { forgetMembership, moveMembership, walkMembershipPage } from "./topics";
+import { forgetMembership, KV_CATCH_UP_SECONDS, moveMembership, walkMembershipPage } from "./topics";
 
 /** Queue consumer for `secureconnect-push`: fan-out jobs expand, deliver and topic jobs send once. */
 export async function consumePushBatch(batch: MessageBatch<unknown>, env: Env): Promise<void> {
@@ -29,6 +29,7 @@ export async function consumePushBatch(batch: MessageBatch<unknown>, env: Env): 
       if (job.type === "forget-membership" || job.type === "move-membership") {
         const outcome = job.type === "forget-membership" ? await forgetMembership(push, job) : await moveMembership(push, job);
         if (outcome === "retry") message.retry({ delaySeconds: retryDelaySeconds(message.attempts, undefined) });
+        else if (outcome === "stale") message.retry({ delaySeconds: KV_CATCH_UP_SECONDS });
         else message.ack();
         return;
       }

@@ -31,8 +31,8 @@ import { MAX_ATTEMPTS } from "./outcome";
  *   a device-removed job (a queue send, no KV), so a device in 100 topics costs the delivery nothing;
  * - forget-membership: at most six (read its membership, delete it and the topic's member key,
  *   read who holds the token now, whether they joined the topic themselves, and at which app);
- * - move-membership: at most five (read the device and its membership, who holds the old token,
- *   whether they joined the topic, and at which app).
+ * - move-membership: at most six (read the device and its membership, the device again after the
+ *   FCM call, then who holds a token to take out, whether they joined the topic, and at which app).
  */
 
 /** Users per fan-out job: one KV `list` each. */
@@ -80,7 +80,7 @@ export const PushJobSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("forget-membership"), device: DeviceSchema, topic: z.string() }),
   DeviceRetokenedJobSchema,
   // `device` as it was before it re-registered: its old token leaves the topic at FCM, the new one joins.
-  z.object({ type: z.literal("move-membership"), device: DeviceSchema, topic: z.string() }),
+  z.object({ type: z.literal("move-membership"), device: DeviceSchema, topic: z.string(), registeredAt: z.string() }),
 ]);
 
 export type PushJob = z.output<typeof PushJobSchema>;

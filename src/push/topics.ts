@@ -125,8 +125,9 @@ export async function walkMembershipPage(push: PushContext, job: DeviceRemovedJo
   const prefix = await membershipPrefix(device);
   const page = await push.env.DEVICES.list<{ c?: string }>({ prefix, limit: MEMBERS_PER_PAGE, ...(job.cursor ? { cursor: job.cursor } : {}) });
   const topics = page.keys.filter((key) => !key.metadata?.c || key.metadata.c === device.createdAt).map((key) => key.name.slice(prefix.length));
-  const type = job.type === "device-removed" ? "forget-membership" : "move-membership";
-  if (topics.length > 0) await push.env.PUSH_QUEUE.sendBatch(topics.map((topic) => ({ body: { type, device, topic } satisfies PushJob })));
+  const perTopic = (topic: string): PushJob =>
+    job.type === "device-removed" ? { type: "forget-membership", device, topic } : { type: "move-membership", device, topic, registeredAt: job.registeredAt };
+  if (topics.length > 0) await push.env.PUSH_QUEUE.sendBatch(topics.map((topic) => ({ body: perTopic(topic) })));
   if (!page.list_complete) await push.env.PUSH_QUEUE.send({ ...job, cursor: page.cursor } satisfies PushJob);
   if (topics.length > 0 || !page.list_complete) {
     log("info", job.type === "device-removed" ? "device_topics_forgotten" : "device_topics_moving", { userId: device.userId, deviceId: device.deviceId, topics: topics.length, more: !page.list_complete });
@@ -152,22 +153,39 @@ export async function forgetMembership(push: PushContext, job: ForgetMembershipJ
 }
 
 /**
+ * Seconds a move waits for this location's KV to show the re-registration that queued it: KV
+ * shows a write everywhere within about a minute, and the queue retries a job four times.
+ */
+export const KV_CATCH_UP_SECONDS = 30;
+
+/**
  * Moves one topic's subscription at FCM from a device as it was (`job.device`) to the device as
  * it is now: the current token joins (when the device is still of that generation, still in the
  * topic, and on FCM), then the old token leaves (unless its current owner is in the topic, which
  * covers a device that went back to it). Reading the device now, not the announced one, makes the
- * jobs of two quick re-registrations agree in any order. At most five KV operations.
+ * jobs of two quick re-registrations agree in any order. `stale` while this location's KV still
+ * shows the device from before the re-registration (it would subscribe the old token, then
+ * unsubscribe it); `retry` when FCM could not be reached, or when the device was removed or
+ * registered again while FCM was adding it (the add is taken back, and the next run starts from
+ * the device as it is then). At most six KV operations.
  */
-export async function moveMembership(push: PushContext, job: MoveMembershipJob): Promise<"done" | "retry"> {
+export async function moveMembership(push: PushContext, job: MoveMembershipJob): Promise<"done" | "retry" | "stale"> {
   const { device: before, topic } = job;
   const kv = push.env.DEVICES;
   const now = await getDevice(kv, before.userId, before.deviceId);
+  if (now && now.createdAt === before.createdAt && now.updatedAt < job.registeredAt) return "stale";
   const member = now !== null && now.createdAt === before.createdAt && (await kv.get(await membershipKey(now, topic))) !== null;
   const fcmTopics = member && now.provider === "fcm" ? push.provider("fcm", now.app).topics : undefined;
   if (fcmTopics) {
     const [result] = await fcmTopics.change(topic, [now!.token], "add");
     if (result?.transient) return "retry";
     if (!result?.ok) log("warn", "fcm_topic_resubscribe_refused", { topic, deviceId: before.deviceId, reason: result?.reason });
+    // A removal's clean-up that ran while FCM was adding would be undone by this add: check, and take it back.
+    const after = await getDevice(kv, before.userId, before.deviceId);
+    if (result?.ok && (after?.createdAt !== now!.createdAt || fcmIdentity(after) !== fcmIdentity(now!))) {
+      await unsubscribeAtFcm(push, now!, topic);
+      return "retry";
+    }
   }
   const left = await unsubscribeAtFcm(push, before, topic);
   if (left === "done") log("info", "device_topic_moved", { topic, userId: before.userId, deviceId: before.deviceId, subscribed: fcmTopics !== undefined });

@@ -11,13 +11,13 @@ import { env } from "cloudflare:workers";
 import { createExecutionContext, createMessageBatch, getQueueResult, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it, vi } from "vitest";
 import type { Device } from "../../src/devices/device";
-import { getDevice, listDevices, MAX_DEVICES_PER_USER, registerDevice } from "../../src/devices/store";
+import { deleteDevice, getDevice, listDevices, MAX_DEVICES_PER_USER, registerDevice } from "../../src/devices/store";
 import worker from "../../src/index";
 import { pushContext } from "../../src/push/context";
 import { deliverToDevice } from "../../src/push/delivery";
 import { FANOUT_USERS_PER_JOB, fanoutMessages, type FanoutJob, type PushJob } from "../../src/push/jobs";
 import { INLINE_MAX_USERS } from "../../src/push/send";
-import { changeMembership, topicMembersPage } from "../../src/push/topics";
+import { changeMembership, moveMembership, topicMembersPage } from "../../src/push/topics";
 import type { PushNotification } from "../../src/push/push-notification";
 import { randomId } from "../../src/platform/ids";
 import { api, placeCall, user } from "../support/calls";
@@ -581,6 +581,54 @@ describe("topics", () => {
       expect(await subscribed()).toEqual([tokens[2]]);
     }, { timeout: 8_000, interval: 100 });
   }, 20_000);
+
+  it("a move waits while this location's KV still shows the device from before its re-registration", async () => {
+    const tess = user("tess");
+    const topic = `stale-${crypto.randomUUID().slice(0, 8)}`;
+    const pixel = await registered(tess, { provider: "fcm", token: fcmToken(), platform: "android" });
+    expect((await changeMembership(pushContext(env), tess, topic, [pixel.deviceId], "subscribe")).results[0]!.status).toBe("subscribed");
+    // The job of a re-registration one second after what KV shows here.
+    const registeredAt = new Date(Date.parse(pixel.updatedAt) + 1000).toISOString();
+    expect(await moveMembership(pushContext(env), { type: "move-membership", device: pixel, topic, registeredAt })).toBe("stale");
+    expect((await received(`/topics/${topic}`)).map((record) => body<{ action: string }>(record).action)).toEqual(["batchAdd"]);
+  });
+
+  it("a move takes its add back when the device was removed while FCM was adding it", async () => {
+    const uma = user("uma");
+    const topic = `gone-${crypto.randomUUID().slice(0, 8)}`;
+    const [first, second] = [fcmToken(), fcmToken()];
+    const before = await registered(uma, { provider: "fcm", token: first, platform: "android" });
+    expect((await changeMembership(pushContext(env), uma, topic, [before.deviceId], "subscribe")).results[0]!.status).toBe("subscribed");
+    // Without the queue: this test runs the move itself, and no clean-up job of the removal runs beside it.
+    const quiet = { ...env, PUSH_QUEUE: { send: async () => {}, sendBatch: async () => {} } as unknown as Queue };
+    const now = (await registerDevice(quiet, uma, before.deviceId, { provider: "fcm", token: second, platform: "android" }, new Date())).device;
+    // The app signs out while FCM is adding the new token: its device goes mid-call.
+    const push = pushContext(env);
+    const racing = {
+      ...push,
+      provider: (name: Parameters<typeof push.provider>[0], app?: string) => {
+        const real = push.provider(name, app);
+        const topics = real.topics!;
+        return {
+          ...real,
+          topics: {
+            ...topics,
+            change: async (...args: Parameters<typeof topics.change>) => {
+              const result = await topics.change(...args);
+              if (args[2] === "add") await deleteDevice(quiet, uma, before.deviceId);
+              return result;
+            },
+          },
+        } as typeof real;
+      },
+    };
+    expect(await moveMembership(racing, { type: "move-membership", device: before, topic, registeredAt: now.updatedAt })).toBe("retry");
+    const calls = async () => (await received(`/topics/${topic}`)).map((record) => [body<{ action: string }>(record).action, body<{ registration_tokens: string[] }>(record).registration_tokens]);
+    expect(await calls()).toEqual([["batchAdd", [first]], ["batchAdd", [second]], ["batchRemove", [second]]]);
+    // The retry, on the device as it is then (gone): the old token leaves too.
+    expect(await moveMembership(pushContext(env), { type: "move-membership", device: before, topic, registeredAt: now.updatedAt })).toBe("done");
+    expect((await calls()).slice(3)).toEqual([["batchRemove", [first]]]);
+  });
 
   it("a device that leaves FCM for APNs leaves FCM's topics and is reached as an APNs member", async () => {
     const rosa = user("rosa");
