@@ -75,7 +75,7 @@ export class CallRoom extends SocketObject {
   private call: Call | undefined;
   /** The call's deadline or the outboxes' next entry, whichever is first. */
   private readonly clock: RoomAlarm;
-  /** The limiter's answer for a call rung first, while it is awaited ({@link ringFirst}). */
+  /** A new call's admission while the limiter is asked ({@link whileAdmitting}). */
   private admitting: Promise<unknown> | undefined;
 
   constructor(
@@ -111,20 +111,12 @@ export class CallRoom extends SocketObject {
     const tooLarge = this.ports.notifier.refusal(possibleNotices(call));
     if (tooLarge) return { ok: false, code: "invalid_request", message: `the call's metadata and ids are too large for push: ${tooLarge}` };
     const limit = checkRateLimit(this.env, "calls", input.caller);
-    // Stored with the call: until the limiter has answered, no device hears of it (see flushNotices).
-    if (admission === "ring-first") this.ctx.storage.kv.put(UNADMITTED, true);
+    // Stored with the call, how it is being admitted: until the limiter has answered, no device
+    // hears of it (see flushNotices), nor, asked first, any line; and should this instance die
+    // first, the alarm knows what to undo.
+    this.ctx.storage.kv.put(UNADMITTED, admission);
     const armed = this.persist(call, effects);
-    if (admission === "ring-first") return this.ringFirst(call, effects, armed, limit);
-    const refusal = await limit;
-    if (refusal) {
-      // Nobody has heard of the call: it goes as if it had never been.
-      this.call = undefined;
-      await armed;
-      await this.ctx.storage.deleteAll();
-      return rateLimited(refusal);
-    }
-    await this.carryOut(undefined, call, effects, armed);
-    return { ok: true, value: publicView(call) };
+    return this.whileAdmitting(admission === "ring-first" ? this.ringFirst(call, effects, armed, limit) : this.askFirst(call, effects, armed, limit));
   }
 
   async view(userId: string): Promise<RoomResult<CallView>> {
@@ -259,10 +251,15 @@ export class CallRoom extends SocketObject {
 
   override async alarm(): Promise<void> {
     this.clock.ran();
+    // A create still waiting for its limiter (at most LIMITER_TIMEOUT_MS) decides first.
+    await this.admitting?.catch(() => undefined);
     if (!this.load()) return;
-    // A call rung first whose create died with an earlier instance of the room, before the limiter
-    // answered: its caller never had an answer, so it is withdrawn as if refused.
-    if (this.ctx.storage.kv.get(UNADMITTED) && !this.admitting) await this.admit(new ApiError("rate_limited", "the call's admission was interrupted"));
+    // A create that died with an earlier instance of the room, before the limiter answered: its
+    // caller never had an answer, so the call is undone as if refused. Asked first, nobody heard of
+    // it: it goes. Rung first, its lines did: it is withdrawn.
+    const interrupted = this.ctx.storage.kv.get<Admission>(UNADMITTED);
+    if (interrupted === "ask-first") return this.purge();
+    if (interrupted) await this.admit(new ApiError("rate_limited", "the call's admission was interrupted"));
     // Notices and line updates refused (or interrupted by a restart) go first, in their order.
     await Promise.all([this.flushNotices(), this.flushLines()]);
     // Read again: while the flushes were out on the network, an accept or a hang-up may have
@@ -343,11 +340,35 @@ export class CallRoom extends SocketObject {
    */
   private async ringFirst(call: Call, effects: Effect[], armed: Promise<void>, limit: Promise<ApiError | undefined>): Promise<RoomResult<CallView>> {
     const admitted = limit.then((refusal) => this.admit(refusal));
-    this.admitting = admitted;
     await this.carryOut(undefined, call, effects, armed);
-    const result = await admitted;
-    if (this.admitting === admitted) this.admitting = undefined;
-    return result;
+    return admitted;
+  }
+
+  /** A new call told to nobody until the limiter has let it through; refused, it goes as if it had never been. */
+  private async askFirst(call: Call, effects: Effect[], armed: Promise<void>, limit: Promise<ApiError | undefined>): Promise<RoomResult<CallView>> {
+    const refusal = await limit;
+    if (refusal) {
+      this.call = undefined;
+      await armed;
+      await this.ctx.storage.deleteAll();
+      return rateLimited(refusal);
+    }
+    this.ctx.storage.kv.delete(UNADMITTED);
+    await this.carryOut(undefined, call, effects, armed);
+    return { ok: true, value: publicView(call) };
+  }
+
+  /**
+   * A create's admission, known to the room while it runs: pushes wait for it (flushNotices), and
+   * so does an alarm that comes first (a ring of a second), so neither acts on a call undecided.
+   */
+  private async whileAdmitting(admission: Promise<RoomResult<CallView>>): Promise<RoomResult<CallView>> {
+    this.admitting = admission;
+    try {
+      return await admission;
+    } finally {
+      if (this.admitting === admission) this.admitting = undefined;
+    }
   }
 
   /**
@@ -397,6 +418,8 @@ export class CallRoom extends SocketObject {
   }
 
   private flushLines(): Promise<void> {
+    // A call asked first is told to its lines only once let through (create, alarm).
+    if (this.ctx.storage.kv.get(UNADMITTED) === "ask-first") return Promise.resolve();
     return this.lineUpdates
       .flush(
         async (call) => {
@@ -455,7 +478,7 @@ export class CallRoom extends SocketObject {
   }
 }
 
-/** Key of a call rung first whose limit has not answered yet ({@link CallRoom.ringFirst}). */
+/** Key of a new call whose limiter has not answered yet: its {@link Admission}. */
 const UNADMITTED = "unadmitted";
 
 const rateLimited = (refusal: ApiError): RoomResult<never> => ({

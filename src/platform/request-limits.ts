@@ -28,9 +28,18 @@ export const RATE_LIMITS = {
 export type RateLimitName = keyof typeof RATE_LIMITS;
 
 /**
+ * How long a limiter may take to answer before the request goes through unlimited. The binding
+ * answers from memory in its location (well under a millisecond on Cloudflare, a few on
+ * `wrangler dev`); a call's pushes wait for its answer, so a limiter that hangs must not hold a
+ * ringing call (or its alarm) with it.
+ */
+export const LIMITER_TIMEOUT_MS = 3_000;
+
+/**
  * Counts one request against `name` for `key` and throws `429 rate_limited` with `retry-after`
- * when the key is over its limit. A limiter that fails lets the request through (logged): an
- * outage of the counter must not take calls down with it.
+ * when the key is over its limit. A limiter that fails, or does not answer within
+ * {@link LIMITER_TIMEOUT_MS}, lets the request through (logged): an outage of the counter must not
+ * take calls down with it.
  */
 export async function consumeRateLimit(env: Env, name: RateLimitName, key: string): Promise<void> {
   const refusal = await checkRateLimit(env, name, key);
@@ -41,10 +50,16 @@ export async function consumeRateLimit(env: Env, name: RateLimitName, key: strin
 export async function checkRateLimit(env: Env, name: RateLimitName, key: string): Promise<ApiError | undefined> {
   const rule = RATE_LIMITS[name];
   let allowed = true;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<"late">((resolve) => (timer = setTimeout(() => resolve("late"), LIMITER_TIMEOUT_MS)));
   try {
-    allowed = (await env[rule.binding].limit({ key })).success;
+    const answer = await Promise.race([env[rule.binding].limit({ key }), late]);
+    if (answer === "late") log("warn", "rate_limiter_unavailable", { limit: name, error: `no answer within ${LIMITER_TIMEOUT_MS} ms` });
+    else allowed = answer.success;
   } catch (error) {
     log("warn", "rate_limiter_unavailable", { limit: name, error: error instanceof Error ? error.message : String(error) });
+  } finally {
+    clearTimeout(timer);
   }
   if (allowed) return undefined;
   return new ApiError("rate_limited", `too many ${rule.what}: at most ${rule.limit} per ${rule.period} seconds per ${rule.per}`, {

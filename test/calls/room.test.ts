@@ -11,6 +11,7 @@ import { describe, expect, it, vi } from "vitest";
 import { possibleNotices } from "../../src/calls/machine";
 import { randomId } from "../../src/platform/ids";
 import { UPGRADE_BURST } from "../../src/calls/room";
+import { RATE_LIMITS } from "../../src/platform/request-limits";
 import { holdCallLimit, type CallRoom } from "../support/worker";
 import { api, connect, placeCall, upgrade, user } from "../support/calls";
 
@@ -333,24 +334,35 @@ describe("notifications decided", () => {
     });
   });
 
-  it("withdraws a call rung first whose create was cut short before the limiter answered: its alarm ends it unpushed", async () => {
-    const [alice, bob] = [user("alice"), user("bob")];
+  /**
+   * A create cut short while the limiter is asked (the object restarts: a deploy, say): the room
+   * as it stood then, with an alarm to run in a new instance. The create is let finish here,
+   * refused (so this instance sends nothing either), and the storage put back as it stood.
+   */
+  async function cutShort(admission: "ring-first" | "ask-first", caller: string, callee: string) {
     const callId = newCallId();
     const stub = stubOf(callId);
-    const release = holdCallLimit(alice);
-    const creating = stub.create({ callId, caller: alice, callees: [bob], media: "audio" }, "ring-first");
-    // The call is stored and rung; the limiter has not answered, so its push waits.
-    await vi.waitFor(async () => expect(await runInDurableObject(stub, (_room, state) => state.storage.kv.get("unadmitted"))).toBe(true));
-    // Then the object restarts (a deploy, say) and its create dies with it: here the create is let
-    // finish, and the room is put back as it stood while the limiter was being asked.
-    const stood = await runInDurableObject(stub, (_room, state) => [...state.storage.kv.list()]);
+    const release = holdCallLimit(caller);
+    const creating = stub.create({ callId, caller, callees: [callee], media: "audio" }, admission);
+    await vi.waitFor(async () => expect(await runInDurableObject(stub, (_room, state) => state.storage.kv.get("unadmitted"))).toBe(admission));
+    const stood = await runInDurableObject(stub, async (_room, state) => ({ keys: [...state.storage.kv.list()], alarm: await state.storage.getAlarm() }));
+    expect(stood.alarm).not.toBeNull();
+    for (let n = 0; n < RATE_LIMITS.calls.limit; n++) await env.CALLS_RATE_LIMIT.limit({ key: caller });
     release();
-    expect((await creating).ok).toBe(true);
-    await runInDurableObject(stub, (_room, state) => {
+    expect(await creating).toMatchObject({ ok: false, code: "rate_limited" });
+    expect(await runInDurableObject(stub, (room: CallRoom) => room.recorder.notices)).toEqual([]);
+    await runInDurableObject(stub, async (_room, state) => {
       for (const [key] of state.storage.kv.list()) state.storage.kv.delete(key);
-      for (const [key, value] of stood) state.storage.kv.put(key, value);
+      for (const [key, value] of stood.keys) state.storage.kv.put(key, value);
+      await state.storage.setAlarm(stood.alarm!);
     });
     await evictDurableObject(stub);
+    return { callId, stub };
+  }
+
+  it("withdraws a call rung first whose create was cut short before the limiter answered: its alarm ends it unpushed", async () => {
+    const [alice, bob] = [user("alice"), user("bob")];
+    const { callId, stub } = await cutShort("ring-first", alice, bob);
     expect(await runDurableObjectAlarm(stub)).toBe(true);
     expect(
       await runInDurableObject(stub, (room: CallRoom, state) => ({
@@ -362,6 +374,53 @@ describe("notifications decided", () => {
     ).toMatchObject({ call: { state: "ended", endReason: "cancelled" }, pending: undefined, sent: [], waiting: [] });
     expect(await (await api(bob, "GET", `/v1/calls/${callId}`)).json()).toMatchObject({ state: "ended", endReason: "cancelled" });
   });
+
+  it("deletes a call asked first whose create was cut short before the limiter answered: nobody ever hears of it", async () => {
+    const [alice, bob] = [user("alice"), user("bob")];
+    const { callId, stub } = await cutShort("ask-first", alice, bob);
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    expect(await runInDurableObject(stub, (room: CallRoom, state) => ({ stored: [...state.storage.kv.list()], sent: room.recorder.notices, told: room.lines.attempts }))).toEqual({
+      stored: [],
+      sent: [],
+      told: 0,
+    });
+    expect((await api(bob, "GET", `/v1/calls/${callId}`)).status).toBe(404);
+    expect(await (await api(bob, "GET", "/v1/calls?state=ringing")).json()).toEqual({ calls: [] });
+  });
+
+  it("an alarm that comes while the limiter is asked waits for its answer, then acts on the call as admitted", async () => {
+    const [alice, bob] = [user("alice"), user("bob")];
+    const callId = newCallId();
+    const stub = stubOf(callId);
+    const release = holdCallLimit(alice);
+    const creating = stub.create({ callId, caller: alice, callees: [bob], media: "audio" }, "ring-first");
+    await vi.waitFor(async () => expect(await runInDurableObject(stub, (_room, state) => state.storage.kv.get("unadmitted"))).toBe("ring-first"));
+    const alarm = runDurableObjectAlarm(stub);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    release();
+    expect(await alarm).toBe(true);
+    expect((await creating).ok).toBe(true);
+    // Not withdrawn as interrupted: still ringing, its push gone.
+    await vi.waitFor(async () =>
+      expect(await runInDurableObject(stub, (room: CallRoom, state) => ({ state: state.storage.kv.get<{ state: string }>("call")?.state, sent: room.recorder.notices.map((n) => n.kind) }))).toEqual({
+        state: "ringing",
+        sent: ["incoming-call"],
+      }),
+    );
+  });
+
+  it("a limiter that never answers lets the call through after LIMITER_TIMEOUT_MS: it rings and is pushed", async () => {
+    const [alice, bob] = [user("alice"), user("bob")];
+    const callId = newCallId();
+    const stub = stubOf(callId);
+    const release = holdCallLimit(alice);
+    try {
+      expect(await stub.create({ callId, caller: alice, callees: [bob], media: "audio" }, "ring-first")).toMatchObject({ ok: true, value: { state: "ringing" } });
+      await vi.waitFor(async () => expect(await runInDurableObject(stub, (room: CallRoom) => room.recorder.notices.map((n) => n.kind))).toEqual(["incoming-call"]));
+    } finally {
+      release();
+    }
+  }, 20_000);
 
   it("an ended call's room is purged after the retention period", async () => {
     const [alice, bob] = [user("alice"), user("bob")];
