@@ -373,9 +373,10 @@ export class CallRoom extends SocketObject {
 
   /**
    * The limiter has answered for a call rung first. Let through, or answered meanwhile (it
-   * stands, marked `overLimit` so the Worker remembers the refusal), its notices go. Refused, no device ever hears of it: its notices are dropped unsent;
-   * a call still ringing is withdrawn (it ends `cancelled`, and its lines and sockets hear so),
-   * one that ended meanwhile has nothing left to tell.
+   * stands, marked `overLimit` so the Worker remembers the refusal), its notices go. Refused, no
+   * device ever hears of it: its notices are dropped unsent; a call still ringing is withdrawn (it
+   * ends `cancelled`, and its lines and sockets hear so), one that ended meanwhile has nothing
+   * left to tell.
    */
   private async admit(refusal: ApiError | undefined): Promise<RoomResult<CallView>> {
     this.ctx.storage.kv.delete(UNADMITTED);

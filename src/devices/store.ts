@@ -150,7 +150,7 @@ export async function registerDevice(
   if (existing && existing.token !== device.token) await kv.delete(await tokenKey(existing.provider, existing.token));
   if (existing?.voipToken && existing.voipToken !== device.voipToken) await kv.delete(await tokenKey("apns-voip", existing.voipToken));
   await kv.put(await deviceKey(userId, deviceId), JSON.stringify(device), { metadata: toMetadata(device) });
-  // Its topics stay; FCM's subscriptions of them move to the new token (after the write: the job reads this device).
+  // Its topics stay; FCM's subscriptions of them move to the new token (after the write: the job waits until KV shows it).
   if (existing) await announceRetoken(env.PUSH_QUEUE, existing, device);
   let evict: string[];
   try {

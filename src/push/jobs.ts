@@ -15,8 +15,8 @@ import { MAX_ATTEMPTS } from "./outcome";
  *   topic-members {notification, topic, cursor?} ──▶ deliver × (one KV page) + topic-members {next cursor}
  *   device-removed {device, cursor?} ──▶ forget-membership × (one KV page of its topics) + device-removed {next cursor}
  *   forget-membership {device, topic} ──▶ its two KV keys, and its FCM token at the Instance ID API
- *   device-retokened {device, cursor?} ──▶ move-membership × (one KV page of its topics) + device-retokened {next cursor}
- *   move-membership {device, topic} ──▶ the device's new FCM token joins the topic at FCM, the old one leaves
+ *   device-retokened {device, registeredAt, cursor?} ──▶ move-membership × (one KV page of its topics) + device-retokened {next cursor}
+ *   move-membership {device, topic, registeredAt} ──▶ the device's new FCM token joins the topic at FCM, the old one leaves
  *
  * Exhausted retries go to the dead-letter queue; expired notifications are dropped.
  *
