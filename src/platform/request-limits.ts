@@ -1,5 +1,6 @@
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
+import { orAfter } from "./concurrency";
 import { ApiError } from "./errors";
 import type { AppEnv } from "./http";
 import { log } from "./log";
@@ -50,16 +51,12 @@ export async function consumeRateLimit(env: Env, name: RateLimitName, key: strin
 export async function checkRateLimit(env: Env, name: RateLimitName, key: string): Promise<ApiError | undefined> {
   const rule = RATE_LIMITS[name];
   let allowed = true;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<"late">((resolve) => (timer = setTimeout(() => resolve("late"), LIMITER_TIMEOUT_MS)));
   try {
-    const answer = await Promise.race([env[rule.binding].limit({ key }), late]);
+    const answer = await orAfter(env[rule.binding].limit({ key }), LIMITER_TIMEOUT_MS, () => "late" as const);
     if (answer === "late") log("warn", "rate_limiter_unavailable", { limit: name, error: `no answer within ${LIMITER_TIMEOUT_MS} ms` });
     else allowed = answer.success;
   } catch (error) {
     log("warn", "rate_limiter_unavailable", { limit: name, error: error instanceof Error ? error.message : String(error) });
-  } finally {
-    clearTimeout(timer);
   }
   if (allowed) return undefined;
   return new ApiError("rate_limited", `too many ${rule.what}: at most ${rule.limit} per ${rule.period} seconds per ${rule.per}`, {

@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { orAfter } from "../platform/concurrency";
 import { ConfigError, tryConfig } from "../platform/config";
 import { log } from "../platform/log";
 import { pushApps } from "./apps";
@@ -119,17 +120,10 @@ async function bounded(push: PushContext, timeoutMs: number, run: (fetcher: type
   const deadline = AbortSignal.timeout(timeoutMs);
   const fetcher: typeof fetch = (input, init) => push.fetcher(input, { ...init, signal: init?.signal ? AbortSignal.any([init.signal, deadline]) : deadline });
   const started = Date.now();
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const expired = new Promise<{ ok: boolean; detail: string }>((resolve) => {
-    timer = setTimeout(() => resolve({ ok: false, detail: "no answer" }), timeoutMs + 100);
-  });
-  try {
-    const result = await Promise.race([run(fetcher).catch((error: unknown) => ({ ok: false, detail: describe(error) })), expired]);
-    const detail = !result.ok && deadline.aborted ? `timed out after ${timeoutMs} ms (${result.detail})` : result.detail;
-    return { configured: true, ok: result.ok, latencyMs: Date.now() - started, detail: scrub(detail) };
-  } finally {
-    clearTimeout(timer);
-  }
+  const attempt = run(fetcher).catch((error: unknown) => ({ ok: false, detail: describe(error) }));
+  const result = await orAfter(attempt, timeoutMs + 100, () => ({ ok: false, detail: "no answer" }));
+  const detail = !result.ok && deadline.aborted ? `timed out after ${timeoutMs} ms (${result.detail})` : result.detail;
+  return { configured: true, ok: result.ok, latencyMs: Date.now() - started, detail: scrub(detail) };
 }
 
 // Provider error text is passed on for the operator; make sure no credential rides along with it.

@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { DurableObject } from "cloudflare:workers";
-import { eachLimited } from "../platform/concurrency";
+import { eachLimited, orAfter } from "../platform/concurrency";
 import { ConfigError } from "../platform/config";
 import { log } from "../platform/log";
 import { turnConfig } from "./config";
@@ -194,10 +194,8 @@ export async function downHosts(env: Env, waitUntil: (promise: Promise<unknown>)
     waitUntil(refresh);
     return cached.down;
   }
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const giveUp = new Promise<ReadonlySet<string>>((done) => (timer = setTimeout(() => done(cached?.down ?? NONE), READ_TIMEOUT_MS)));
   waitUntil(refresh);
-  return Promise.race([refresh, giveUp]).finally(() => clearTimeout(timer));
+  return orAfter(refresh, READ_TIMEOUT_MS, () => cached?.down ?? NONE);
 }
 
 function reread(env: Env, cached: Listing | undefined): Promise<ReadonlySet<string>> {
