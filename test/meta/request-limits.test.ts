@@ -64,6 +64,12 @@ async function heldCallOverTheLimit(callees: string[], lines: SignalClient[]) {
   return { caller, callId: rung[0]!, posted, release };
 }
 
+/** `caller`'s next call to `callee` is refused 429 and `callee`'s line hears nothing of it. */
+async function expectNextCallRingsNobody(caller: string, callee: string, line: SignalClient) {
+  await expectRateLimited(await api(caller, "POST", "/v1/calls", { callees: [callee], media: "audio" }), RATE_LIMITS.calls.period);
+  expect(await framesUntilQuiet(line)).toEqual([]);
+}
+
 /** A call's pushes: the kinds its room handed to the push queue, and those still in its outbox. */
 async function pushesOf(callId: string): Promise<{ sent: string[]; waiting: string[] }> {
   return runInDurableObject(env.CALL_ROOM.get(env.CALL_ROOM.idFromName(callId)), (room: CallRoom, state) => ({
@@ -124,8 +130,7 @@ describe("per-user limits", () => {
       expect(await pushesOf(callId)).toEqual({ sent: [], waiting: [] });
       expect(await (await api(callee, "GET", `/v1/calls/${callId}`)).json()).toMatchObject({ state: "ended", endReason: "cancelled" });
       // Refused here once, the caller's next call is asked first: refused before anyone hears of it.
-      await expectRateLimited(await api(caller, "POST", "/v1/calls", { callees: [callee], media: "audio" }), period);
-      expect(await framesUntilQuiet(line)).toEqual([]);
+      await expectNextCallRingsNobody(caller, callee, line);
       line.close();
     },
     TIMEOUT,
@@ -170,8 +175,7 @@ describe("per-user limits", () => {
       expect(await (await api(caller, "GET", `/v1/calls/${callId}`)).json()).toMatchObject({ state: "active" });
       await framesUntilQuiet(line);
       // The refusal is remembered here all the same: the next call is asked first and refused unrung.
-      await expectRateLimited(await api(caller, "POST", "/v1/calls", { callees: [callee], media: "audio" }), period);
-      expect(await framesUntilQuiet(line)).toEqual([]);
+      await expectNextCallRingsNobody(caller, callee, line);
       line.close();
     },
     TIMEOUT,
